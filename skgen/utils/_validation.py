@@ -1,0 +1,196 @@
+"""Input validation shared by every skgen estimator.
+
+scikit-learn's ``validate_data`` does the heavy lifting (dtype, finiteness, shape,
+``n_features_in_``); this module adds the few checks that several skgen estimators
+need and scikit-learn does not have.
+"""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
+
+__all__ = [
+    "check_X",
+    "check_n_samples",
+    "check_binary",
+    "check_array_param",
+    "row_chunks",
+]
+
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def check_X(estimator, X, *, reset, accept_sparse=False, ensure_min_samples=1):
+    """Validate ``X`` for ``estimator`` and keep float32 as float32.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        The estimator that records ``n_features_in_`` (when ``reset``) or checks
+        ``X`` against it (when not).
+    X : array-like or sparse matrix of shape (n_samples, n_features)
+        Input data. Integer and boolean input is converted to float64.
+    reset : bool
+        True in ``fit``; False in every method that uses a fitted estimator.
+    accept_sparse : bool or list of str, default=False
+        Sparse formats accepted; accepted sparse input is converted to CSR.
+    ensure_min_samples : int, default=1
+        Minimum number of rows.
+
+    Returns
+    -------
+    X : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features)
+        float64 or float32, finite.
+
+    Raises
+    ------
+    ValueError
+        On NaN or inf, on fewer than two dimensions, too few samples, or a number
+        of features that differs from the one seen in ``fit``.
+    TypeError
+        On sparse input when ``accept_sparse`` is False.
+    """
+    if accept_sparse is True:
+        accept_sparse = ["csr", "csc", "coo"]
+    X = validate_data(
+        estimator,
+        X,
+        reset=reset,
+        accept_sparse=accept_sparse,
+        dtype=list(FLOAT_DTYPES),
+        ensure_min_samples=ensure_min_samples,
+    )
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+    return X
+
+
+def check_n_samples(n_samples, n_required, what="n_components"):
+    """Raise unless there are at least ``n_required`` samples.
+
+    Parameters
+    ----------
+    n_samples : int
+        Rows in the data.
+    n_required : int
+        Rows the estimator needs, for instance its number of components.
+    what : str, default="n_components"
+        Name of the parameter that sets ``n_required``, used in the message.
+
+    Raises
+    ------
+    ValueError
+        When ``n_samples < n_required``; the message names both values.
+    """
+    if n_samples < n_required:
+        raise ValueError(
+            f"Expected n_samples >= {what} but got {what} = {n_required}, "
+            f"n_samples = {n_samples}"
+        )
+
+
+def check_binary(X, name="X"):
+    """Raise unless every entry of ``X`` is 0 or 1.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Data to check. For sparse input only the stored values are read.
+    name : str, default="X"
+        Name used in the message.
+
+    Raises
+    ------
+    ValueError
+        When an entry is neither 0 nor 1. The message gives up to five of the
+        offending values and how many entries are affected.
+    """
+    values = X.data if sp.issparse(X) else np.asarray(X)
+    bad = (values != 0) & (values != 1)
+    if np.any(bad):
+        offending = np.unique(values[bad])
+        shown = ", ".join(f"{v:g}" for v in offending[:5])
+        more = "" if offending.size <= 5 else ", ..."
+        raise ValueError(
+            f"{name} must be binary (only 0 and 1) when binarize=None, but "
+            f"{int(np.count_nonzero(bad))} entries hold other values: {shown}{more}. "
+            "Set binarize to a threshold to binarize the data."
+        )
+
+
+def check_array_param(value, name, shape, dtype, *, lower=None, upper=None):
+    """Validate a user-supplied initial parameter array.
+
+    Parameters
+    ----------
+    value : array-like
+        The value passed by the user, e.g. ``means_init``.
+    name : str
+        The parameter's name, used in messages.
+    shape : tuple of int
+        The required shape.
+    dtype : numpy dtype
+        The dtype to convert to (the dtype of the training data).
+    lower, upper : float or None, default=None
+        Open bounds on every entry, when given.
+
+    Returns
+    -------
+    array : ndarray of shape ``shape`` and dtype ``dtype``
+
+    Raises
+    ------
+    ValueError
+        When the shape differs, an entry is not finite, or an entry is outside
+        the bounds.
+    """
+    array = np.asarray(value, dtype=dtype)
+    if array.shape != tuple(shape):
+        raise ValueError(
+            f"The parameter '{name}' should have the shape {tuple(shape)}, "
+            f"but got {array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"The parameter '{name}' contains NaN or inf.")
+    if lower is not None and np.any(array <= lower):
+        raise ValueError(
+            f"The parameter '{name}' should be > {lower}, but its minimum is "
+            f"{array.min():g}"
+        )
+    if upper is not None and np.any(array >= upper):
+        raise ValueError(
+            f"The parameter '{name}' should be < {upper}, but its maximum is "
+            f"{array.max():g}"
+        )
+    return array
+
+
+def row_chunks(n_rows, bytes_per_row, budget_bytes=8 * 2**20, min_rows=64):
+    """Split ``range(n_rows)`` into slices whose temporaries fit a memory budget.
+
+    Blocked kernels work on a few rows at a time so that their temporaries stay
+    in cache and the peak memory stays a small, fixed amount beyond the input.
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows to cover.
+    bytes_per_row : int
+        Bytes of temporaries that one row needs.
+    budget_bytes : int, default=8 MiB
+        Bytes of temporaries allowed at once.
+    min_rows : int, default=64
+        Smallest chunk, so that matrix products stay efficient.
+
+    Yields
+    ------
+    chunk : slice
+        Consecutive, non-overlapping slices covering ``range(n_rows)``.
+    """
+    if not isinstance(n_rows, numbers.Integral) or n_rows < 0:
+        raise ValueError(f"n_rows must be a non-negative integer, got {n_rows!r}")
+    step = max(int(min_rows), int(budget_bytes // max(int(bytes_per_row), 1)))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
