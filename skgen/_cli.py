@@ -1,0 +1,415 @@
+"""``skgen compare``: fit each skgen estimator and its scikit-learn baseline side by side.
+
+Adding a row is adding one :class:`Comparison` to ``COMPARISONS``: a name, a
+factory for the skgen estimator, factories for its baselines, and which view of
+the data it takes ('continuous' in [0, 1], or 'binary').
+"""
+
+import argparse
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+__all__ = ["Comparison", "COMPARISONS", "load_data", "run_compare", "main"]
+
+
+@dataclass
+class DataContext:
+    """What a factory may need to know about the data.
+
+    Attributes
+    ----------
+    n_samples, n_features : int
+        Shape of the training split.
+    image_shape : tuple of int or None
+        Shape of one image, when the features are pixels.
+    random_state : int
+        Seed for every estimator.
+    """
+
+    n_samples: int
+    n_features: int
+    image_shape: tuple
+    random_state: int
+
+
+@dataclass
+class Comparison:
+    """One row group of the comparison table.
+
+    Attributes
+    ----------
+    name : str
+        Row label of the skgen estimator.
+    make : callable
+        ``make(ctx) -> estimator``, the skgen estimator.
+    baselines : dict of str to callable
+        ``{label: make(ctx) -> estimator}``, scikit-learn baselines fitted on the
+        same split. Each must have ``fit`` and either ``score`` or a
+        ``scorer`` given in ``scorers``.
+    data : {'continuous', 'binary'}
+        Features scaled to [0, 1], or binarized at 0.5.
+    scorers : dict of str to callable
+        Optional ``{label: scorer(estimator, X) -> float}`` for baselines whose
+        ``score`` does not mean what the contract's ``score`` means.
+    figures : callable or None
+        ``figures(estimator, ctx, X_train, folder) -> list of (title, path)``.
+    """
+
+    name: str
+    make: Callable
+    baselines: dict
+    data: str = "continuous"
+    scorers: dict = field(default_factory=dict)
+    figures: Callable = None
+
+
+def _gaussian_covariance(ctx):
+    # Full covariances cost O(n d^2 K) per iteration: keep them for small d.
+    return "full" if ctx.n_features <= 100 else "diag"
+
+
+def _n_components(ctx):
+    return 10
+
+
+def _independent_bernoulli_score(estimator, X):
+    # BernoulliNB fitted on a single class is the independent-Bernoulli model.
+    return float(np.mean(estimator.predict_joint_log_proba(X)[:, 0]))
+
+
+class _OneClassBernoulliNB:
+    """BernoulliNB on a single class: the independent-Bernoulli density model."""
+
+    def __init__(self):
+        from sklearn.naive_bayes import BernoulliNB
+
+        self.model = BernoulliNB(alpha=1e-2, binarize=None)
+
+    def fit(self, X):
+        self.model.fit(X, np.zeros(X.shape[0], dtype=int))
+        return self
+
+    def predict_joint_log_proba(self, X):
+        return self.model.predict_joint_log_proba(X)
+
+
+def _mixture_figures(estimator, ctx, X_train, folder):
+    from .utils._plotting import plot_bic, plot_images
+
+    figures = []
+    name = type(estimator).__name__
+    if ctx.image_shape is not None:
+        path = folder / f"{name}_means.png"
+        plot_images(estimator.means_, ctx.image_shape, path, title=f"{name}: component means")
+        figures.append(("component means", path))
+        samples, _ = estimator.sample(min(40, 4 * estimator.n_components), random_state=0)
+        path = folder / f"{name}_samples.png"
+        plot_images(samples, ctx.image_shape, path, title=f"{name}: samples")
+        figures.append(("samples", path))
+    path = folder / f"{name}_bic.png"
+    plot_bic(estimator, X_train, [2, 5, 10, 15, 20], path)
+    figures.append(("BIC against the number of components", path))
+    return figures
+
+
+def _make_gaussian(ctx):
+    from .mixture import GaussianMixtureEM
+
+    return GaussianMixtureEM(
+        _n_components(ctx),
+        covariance_type=_gaussian_covariance(ctx),
+        reg_covar=1e-3,
+        random_state=ctx.random_state,
+    )
+
+
+def _make_sklearn_gaussian(ctx, covariance_type=None):
+    from sklearn.mixture import GaussianMixture
+
+    return GaussianMixture(
+        _n_components(ctx),
+        covariance_type=covariance_type or _gaussian_covariance(ctx),
+        reg_covar=1e-3,
+        random_state=ctx.random_state,
+    )
+
+
+def _make_bernoulli(ctx):
+    from .mixture import BernoulliMixture
+
+    return BernoulliMixture(_n_components(ctx), binarize=None, random_state=ctx.random_state)
+
+
+COMPARISONS = [
+    Comparison(
+        name="GaussianMixtureEM",
+        make=_make_gaussian,
+        baselines={"GaussianMixture": _make_sklearn_gaussian},
+        figures=_mixture_figures,
+    ),
+    Comparison(
+        name="BernoulliMixture",
+        make=_make_bernoulli,
+        baselines={
+            "GaussianMixture(diag)": lambda ctx: _make_sklearn_gaussian(ctx, "diag"),
+            "independent Bernoulli (BernoulliNB)": lambda ctx: _OneClassBernoulliNB(),
+        },
+        data="binary",
+        scorers={"independent Bernoulli (BernoulliNB)": _independent_bernoulli_score},
+        figures=_mixture_figures,
+    ),
+]
+
+DATASETS = ("digits", "mnist", "binarized_mnist", "olivetti")
+
+
+def load_data(name="digits", data_home=None, max_samples=None, random_state=0):
+    """Load a data set for ``skgen compare``, features scaled to [0, 1].
+
+    Parameters
+    ----------
+    name : {'digits', 'mnist', 'binarized_mnist', 'olivetti'}, default='digits'
+        scikit-learn's bundled 8x8 digits, or a real set read from ``data_home``.
+    data_home : str or path-like, optional
+        Data folder for the real sets (see :func:`skgen.datasets.get_data_home`).
+    max_samples : int, optional
+        Keep at most this many samples (a random subset).
+    random_state : int, default=0
+        Seed of the subset.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float64 in [0, 1]
+    image_shape : tuple of int
+        Shape of one image.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
+    from . import datasets
+
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        X, shape = load_digits().data / 16.0, (8, 8)
+    elif name == "mnist":
+        X, shape = datasets.load_mnist(data_home, subset="all").data / 255.0, (28, 28)
+    elif name == "binarized_mnist":
+        X, shape = datasets.load_binarized_mnist(data_home).data.astype(float), (28, 28)
+    elif name == "olivetti":
+        X, shape = datasets.load_olivetti_faces(data_home).data.astype(float), (64, 64)
+    else:
+        raise ValueError(f"Unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+    if max_samples is not None and X.shape[0] > max_samples:
+        rng = np.random.RandomState(random_state)
+        X = X[np.sort(rng.choice(X.shape[0], max_samples, replace=False))]
+    return np.ascontiguousarray(X, dtype=np.float64), shape
+
+
+def _fit_and_score(estimator, X_train, X_test, scorer=None):
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator.fit(X_train)
+    seconds = time.perf_counter() - start
+    score = scorer(estimator, X_test) if scorer is not None else estimator.score(X_test)
+    return seconds, float(score)
+
+
+def run_compare(X, image_shape, *, comparisons=None, report=None, random_state=0,
+                progress=None, test_size=0.25):
+    """Fit each comparison's estimator and baselines on one split; return the rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data scaled to [0, 1].
+    image_shape : tuple of int or None
+        Shape of one image, for the figures.
+    comparisons : list of Comparison, optional
+        Defaults to every entry of ``COMPARISONS``.
+    report : str or path-like, optional
+        Folder that receives ``report.md`` and the PNG figures.
+    random_state : int, default=0
+        Seed of the split and of every estimator.
+    progress : bool or None, default=None
+        Progress bar on stderr; None shows it when stderr is a terminal.
+    test_size : float, default=0.25
+        Held-out fraction.
+
+    Returns
+    -------
+    rows : list of dict
+        One per (estimator, baseline) pair: ``estimator``, ``baseline``,
+        ``fit_s``, ``baseline_fit_s`` (seconds), ``score``, ``baseline_score``
+        (the contract's held-out score: mean log-likelihood in nats for the
+        mixtures), ``speedup`` (baseline seconds / ours) and ``score_diff``.
+    """
+    from .utils import progress_bar
+
+    comparisons = COMPARISONS if comparisons is None else comparisons
+    X_train, X_test = train_test_split(X, test_size=test_size, random_state=random_state)
+    views = {
+        "continuous": (X_train, X_test),
+        "binary": ((X_train > 0.5).astype(np.float64), (X_test > 0.5).astype(np.float64)),
+    }
+    ctx = DataContext(X_train.shape[0], X_train.shape[1], image_shape, random_state)
+    folder = Path(report) if report is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    steps = sum(1 + len(c.baselines) for c in comparisons)
+    rows, figures = [], []
+    with progress_bar(total=steps, desc="skgen compare", disable=None if progress is None else not progress) as bar:
+        for comp in comparisons:
+            train, test = views[comp.data]
+            ours = comp.make(ctx)
+            bar.set_postfix_str(comp.name)
+            fit_s, score = _fit_and_score(ours, train, test)
+            bar.update()
+            for label, make in comp.baselines.items():
+                bar.set_postfix_str(label)
+                base_s, base_score = _fit_and_score(
+                    make(ctx), train, test, comp.scorers.get(label)
+                )
+                bar.update()
+                rows.append(
+                    dict(
+                        estimator=comp.name,
+                        baseline=label,
+                        fit_s=fit_s,
+                        baseline_fit_s=base_s,
+                        score=score,
+                        baseline_score=base_score,
+                        speedup=base_s / max(fit_s, 1e-12),
+                        score_diff=score - base_score,
+                    )
+                )
+            if folder is not None and comp.figures is not None:
+                figures.extend(
+                    (comp.name, title, path)
+                    for title, path in comp.figures(ours, ctx, train, folder)
+                )
+    if folder is not None:
+        (folder / "report.md").write_text(_markdown(rows, figures, ctx, folder))
+    return rows
+
+
+# (key, width, decimals); decimals None for text.
+_COLUMNS = [
+    ("estimator", 18, None),
+    ("baseline", 36, None),
+    ("fit_s", 9, 3),
+    ("baseline_fit_s", 14, 3),
+    ("speedup", 8, 2),
+    ("score", 10, 3),
+    ("baseline_score", 14, 3),
+    ("score_diff", 10, 3),
+]
+
+
+def _cell(value, width, decimals):
+    if decimals is None:
+        return f"{value:<{width}}"
+    return f"{value:>{width}.{decimals}f}"
+
+
+def format_table(rows):
+    """The rows of :func:`run_compare` as a fixed-width text table.
+
+    Parameters
+    ----------
+    rows : list of dict
+        As returned by :func:`run_compare`.
+
+    Returns
+    -------
+    table : str
+    """
+    header = " ".join(
+        f"{key:<{width}}" if decimals is None else f"{key:>{width}}"
+        for key, width, decimals in _COLUMNS
+    )
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(" ".join(_cell(row[key], w, d) for key, w, d in _COLUMNS))
+    return "\n".join(lines)
+
+
+def _markdown(rows, figures, ctx, folder):
+    lines = [
+        "# skgen compare",
+        "",
+        f"Training split: {ctx.n_samples} samples x {ctx.n_features} features. "
+        "Scores are held-out means of each estimator's `score` (nats per sample for "
+        "mixtures; higher is better). speedup = baseline fit seconds / skgen fit seconds.",
+        "",
+        "| " + " | ".join(key for key, _, _ in _COLUMNS) + " |",
+        "|" + "---|" * len(_COLUMNS),
+    ]
+    for row in rows:
+        cells = [_cell(row[key], 0, d).strip() for key, _, d in _COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for name, title, path in figures:
+        lines += [f"## {name}: {title}", "", f"![{title}]({Path(path).relative_to(folder)})", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    """Entry point of the ``skgen`` console script.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments; None reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success.
+    """
+    parser = argparse.ArgumentParser(prog="skgen", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    cmp = sub.add_parser("compare", help="fit skgen estimators and their baselines side by side")
+    cmp.add_argument("--data", choices=DATASETS, default="digits")
+    cmp.add_argument("--data-home", default=None, help="folder of the real data sets")
+    cmp.add_argument("--max-samples", type=int, default=None, help="random subset size")
+    cmp.add_argument("--report", default="skgen-report", help="report folder ('' for none)")
+    cmp.add_argument("--random-state", type=int, default=0)
+    cmp.add_argument("--estimators", nargs="*", default=None, help="names to run (default all)")
+    cmp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args = parser.parse_args(argv)
+
+    X, image_shape = load_data(args.data, args.data_home, args.max_samples, args.random_state)
+    comparisons = COMPARISONS
+    if args.estimators:
+        unknown = set(args.estimators) - {c.name for c in COMPARISONS}
+        if unknown:
+            parser.error(f"unknown estimators: {', '.join(sorted(unknown))}")
+        comparisons = [c for c in COMPARISONS if c.name in args.estimators]
+    print(f"skgen compare on {args.data}: {X.shape[0]} samples x {X.shape[1]} features")
+    rows = run_compare(
+        X,
+        image_shape,
+        comparisons=comparisons,
+        report=args.report or None,
+        random_state=args.random_state,
+        progress=False if args.no_progress else True,
+    )
+    print(format_table(rows))
+    if args.report:
+        print(f"report: {Path(args.report) / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
