@@ -474,10 +474,11 @@ class GaussianMixtureEM(BaseMixture):
     def _sample_component(self, k, n_samples, rng):
         mean = self.means_[k]
         d = mean.shape[0]
-        if self.covariance_type == "full":
-            draws = rng.multivariate_normal(mean, self.covariances_[k], n_samples)
-        elif self.covariance_type == "tied":
-            draws = rng.multivariate_normal(mean, self.covariances_, n_samples)
+        if self.covariance_type in ("full", "tied"):
+            cov = self.covariances_[k] if self.covariance_type == "full" else self.covariances_
+            # x = mu + L z with L L^T = Sigma; float64 so that float32 fits sample too.
+            chol = linalg.cholesky(cov.astype(np.float64), lower=True)
+            draws = mean + rng.standard_normal((n_samples, d)) @ chol.T
         else:
             scale = np.sqrt(self.covariances_[k])
             draws = mean + rng.standard_normal((n_samples, d)) * scale

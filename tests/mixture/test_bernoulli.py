@@ -1,0 +1,160 @@
+"""BernoulliMixture against a naive NumPy EM written from the notes' formulas."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import logsumexp
+
+from skgen import BernoulliMixture
+
+
+def naive_bernoulli_em(X, weights, means, n_iter, alpha, weight_prior):
+    """EM for a mixture of Bernoullis, one loop per component (Bishop 9.3.3).
+
+    E-step (9.56): gamma_nk = pi_k p(x_n | mu_k) / sum_j pi_j p(x_n | mu_j) with
+    p(x | mu) = prod_i mu_i^x_i (1 - mu_i)^(1 - x_i).
+    M-step (9.59-9.60), MAP: mu_k = (sum_n gamma_nk x_n + alpha) / (N_k + 2 alpha),
+    pi_k = (N_k + a - 1) / (N + K (a - 1)).
+    """
+    N, D = X.shape
+    K = len(weights)
+    history = []
+    for _ in range(n_iter):
+        log_joint = np.empty((N, K))
+        for k in range(K):
+            log_px = np.zeros(N)
+            for i in range(D):
+                log_px += X[:, i] * np.log(means[k, i]) + (1 - X[:, i]) * np.log(1 - means[k, i])
+            log_joint[:, k] = np.log(weights[k]) + log_px
+        log_norm = logsumexp(log_joint, axis=1)
+        gamma = np.exp(log_joint - log_norm[:, None])
+        history.append(log_norm.mean())
+        Nk = gamma.sum(0)
+        means = np.array([(gamma[:, k] @ X + alpha) / (Nk[k] + 2 * alpha) for k in range(K)])
+        weights = (Nk + weight_prior - 1) / (N + K * (weight_prior - 1))
+    return weights, means, np.array(history)
+
+
+@pytest.fixture
+def binary_data():
+    rng = np.random.RandomState(0)
+    protos = rng.uniform(0.05, 0.95, size=(3, 12))
+    z = rng.randint(3, size=400)
+    return (rng.uniform(size=(400, 12)) < protos[z]).astype(float)
+
+
+@pytest.mark.parametrize("alpha,weight_prior", [(1e-2, 1.01), (0.5, 2.0), (0.0, 1.0)])
+def test_matches_naive_em(binary_data, alpha, weight_prior):
+    X = binary_data
+    rng = np.random.RandomState(1)
+    w0 = np.array([0.2, 0.3, 0.5])
+    mu0 = rng.uniform(0.2, 0.8, size=(3, 12))
+    bm = BernoulliMixture(
+        3, binarize=None, alpha=alpha, weight_concentration_prior=weight_prior,
+        weights_init=w0, means_init=mu0, tol=0, max_iter=12,
+    )
+    with pytest.warns(Warning):
+        bm.fit(X)
+    w, mu, history = naive_bernoulli_em(X, w0, mu0, 12, alpha, weight_prior)
+    np.testing.assert_allclose(bm.weights_, w, rtol=1e-10)
+    np.testing.assert_allclose(bm.means_, mu, rtol=1e-10)
+    # lower_bounds_ adds the log prior per sample to the mean log-likelihood.
+    if alpha == 0 and weight_prior == 1:
+        np.testing.assert_allclose(bm.lower_bounds_, history, rtol=1e-10)
+    assert bm.lower_bounds_.shape == (12,)
+
+
+def test_sparse_equals_dense(binary_data):
+    X = binary_data
+    kw = dict(binarize=None, random_state=0, n_init=2, init_params="random")
+    dense = BernoulliMixture(3, **kw).fit(X)
+    sparse = BernoulliMixture(3, **kw).fit(sp.csr_matrix(X))
+    np.testing.assert_allclose(sparse.means_, dense.means_, rtol=1e-10)
+    np.testing.assert_allclose(sparse.lower_bound_, dense.lower_bound_, rtol=1e-12)
+    np.testing.assert_allclose(
+        sparse.score_samples(sp.csr_matrix(X)), dense.score_samples(X), rtol=1e-12
+    )
+    # Other sparse formats are used as CSR.
+    np.testing.assert_allclose(dense.predict_proba(sp.csc_matrix(X)), dense.predict_proba(X))
+
+
+def test_sparse_is_not_densified(binary_data, monkeypatch):
+    X = sp.csr_matrix(binary_data)
+
+    def forbid(*args, **kwargs):
+        raise AssertionError("densified")
+
+    monkeypatch.setattr(sp.csr_matrix, "toarray", forbid)
+    monkeypatch.setattr(sp.csr_matrix, "todense", forbid)
+    BernoulliMixture(2, binarize=None, init_params="random", random_state=0).fit(X).score(X)
+
+
+def test_binarize_threshold_like_bernoulli_nb():
+    X = np.array([[0.0, 0.2, 0.7], [1.0, -1.0, 0.5]] * 10)
+    bm = BernoulliMixture(1, binarize=0.5, alpha=0.0).fit(X)
+    expected = (X > 0.5).mean(axis=0)
+    np.testing.assert_allclose(bm.means_[0], np.clip(expected, 1e-15, 1 - 1e-15), atol=1e-12)
+    bm0 = BernoulliMixture(1, alpha=0.0).fit(X)  # default threshold 0.0
+    np.testing.assert_allclose(bm0.means_[0], np.clip((X > 0).mean(0), 1e-15, 1 - 1e-15), atol=1e-12)
+
+
+def test_non_binary_input_names_offending_values():
+    X = np.array([[0, 1, 0.5], [1, 0, 2.0], [0, 0, 1]] * 4)
+    with pytest.raises(ValueError, match=r"binary.*0\.5, 2"):
+        BernoulliMixture(2, binarize=None).fit(X)
+    fitted = BernoulliMixture(2, binarize=None).fit((X >= 1).astype(float))
+    with pytest.raises(ValueError, match="binary"):
+        fitted.predict(X)
+    with pytest.raises(ValueError, match="binary"):
+        BernoulliMixture(2, binarize=None).fit(sp.csr_matrix(X))
+
+
+def test_empty_component_falls_back_to_prior(binary_data):
+    # A component that owns no points: its means go to the prior's 0.5, no NaN.
+    X = np.zeros((50, 6))
+    X[25:] = 1
+    means_init = np.array([[0.01] * 6, [0.99] * 6, [0.5] * 6])
+    bm = BernoulliMixture(
+        3, binarize=None, means_init=means_init, weights_init=[0.5, 0.5 - 1e-12, 1e-12],
+        max_iter=20,
+    ).fit(X)
+    assert np.all(np.isfinite(bm.means_)) and np.all(np.isfinite(bm.weights_))
+    assert np.all((bm.means_ > 0) & (bm.means_ < 1))
+    assert np.all(bm.weights_ > 0)
+    assert np.all(np.isfinite(bm.score_samples(X)))
+
+
+def test_no_prior_keeps_log_likelihood_finite():
+    X = np.zeros((40, 5))
+    X[20:, :2] = 1
+    bm = BernoulliMixture(2, binarize=None, alpha=0.0, weight_concentration_prior=1.0,
+                          random_state=0).fit(X)
+    assert np.all(np.isfinite(bm.score_samples(X)))
+    assert np.all(np.isfinite(bm.lower_bounds_))
+
+
+def test_float32_end_to_end(binary_data):
+    X32 = binary_data.astype(np.float32)
+    bm = BernoulliMixture(3, random_state=0).fit(X32)
+    assert bm.means_.dtype == bm.weights_.dtype == np.float32
+    assert bm.predict_proba(X32).dtype == np.float32
+    assert bm.score_samples(X32).dtype == np.float32
+    assert bm.sample(5)[0].dtype == np.float32
+    bm64 = BernoulliMixture(3, random_state=0).fit(binary_data)
+    np.testing.assert_allclose(bm.lower_bound_, bm64.lower_bound_, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "params,match",
+    [
+        (dict(means_init=np.full((2, 12), 1.0)), "means_init"),
+        (dict(means_init=np.full((3, 12), 0.5)), "means_init"),
+        (dict(weights_init=[1.0, 1.0]), "sum to 1"),
+        (dict(alpha=-1.0), "alpha"),
+        (dict(weight_concentration_prior=0.5), "weight_concentration_prior"),
+        (dict(binarize="yes"), "binarize"),
+    ],
+)
+def test_invalid_parameters(binary_data, params, match):
+    with pytest.raises(ValueError, match=match):
+        BernoulliMixture(2, **params).fit(binary_data)

@@ -1,0 +1,55 @@
+"""The main job, ``skgen compare``."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from skgen._cli import COMPARISONS, format_table, load_data, main, run_compare
+
+
+def test_compare_on_digits_prints_table_and_report(tmp_path, capsys):
+    assert main(["compare", "--report", str(tmp_path / "rep"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "GaussianMixtureEM" in out and "GaussianMixture" in out
+    assert "BernoulliMixture" in out and "BernoulliNB" in out
+    report = (tmp_path / "rep" / "report.md").read_text()
+    assert "| estimator |" in report
+    pngs = sorted(p.name for p in (tmp_path / "rep").glob("*.png"))
+    assert "GaussianMixtureEM_bic.png" in pngs and "BernoulliMixture_means.png" in pngs
+    assert "BernoulliMixture_samples.png" in pngs
+
+
+def test_rows_hold_same_split_scores():
+    X, shape = load_data("digits", max_samples=400)
+    rows = run_compare(X, shape, comparisons=COMPARISONS[:1], progress=False)
+    (row,) = rows
+    # Same model, same split: the held-out log-likelihoods agree.
+    assert row["score"] == pytest.approx(row["baseline_score"], rel=1e-6)
+    assert row["speedup"] == pytest.approx(row["baseline_fit_s"] / row["fit_s"])
+    assert "GaussianMixtureEM" in format_table(rows)
+
+
+def test_python_dash_m(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "skgen", "compare", "--estimators", "BernoulliMixture",
+         "--max-samples", "300", "--report", ""],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+    )
+    assert "BernoulliMixture" in result.stdout
+
+
+def test_unknown_estimator_and_data(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare", "--estimators", "NoSuchThing"])
+    with pytest.raises(SystemExit):
+        main(["compare", "--data", "cifar"])
+    with pytest.raises(ValueError, match="Unknown data set"):
+        load_data("cifar")
+
+
+def test_compare_on_mnist(data_home, capsys):
+    assert main(["compare", "--data", "mnist", "--data-home", str(data_home),
+                 "--max-samples", "3000", "--report", "", "--no-progress"]) == 0
+    assert "784 features" in capsys.readouterr().out
