@@ -35,39 +35,65 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils import check_array_param, check_n_samples, check_X, row_chunks
+from ..utils import check_array_param, check_n_samples, check_X
+from ..utils._numba import jit
 
 __all__ = ["BaseMixture"]
 
 
+@jit
+def _normalize_rows(weighted_log_prob, log_prob_norm, tiny):
+    """In place: row i of log p(x_i, k) becomes p(k | x_i); log p(x_i) goes to
+    ``log_prob_norm[i]``. One pass per row, no temporaries; no fastmath, since
+    rows of -inf (impossible under every component) need their guard."""
+    n_samples, n_components = weighted_log_prob.shape
+    for i in range(n_samples):
+        row = weighted_log_prob[i]
+        peak = -np.inf
+        for k in range(n_components):
+            if row[k] > peak:
+                peak = row[k]
+        if not np.isfinite(peak):
+            peak = 0.0
+        total = 0.0
+        for k in range(n_components):
+            value = np.exp(row[k] - peak)
+            row[k] = value
+            total += value
+        if total == 0.0:
+            # Impossible under every component: log p(x) = -inf, uniform responsibilities.
+            log_prob_norm[i] = -np.inf
+            for k in range(n_components):
+                row[k] = 1.0 / n_components
+            continue
+        log_prob_norm[i] = np.log(total) + peak
+        inv = 1.0 / total
+        for k in range(n_components):
+            value = row[k] * inv
+            # Subnormal responsibilities (common in float32 with many features)
+            # make the M-step's matrix products many times slower; they carry
+            # less than 1e-38 of the mass.
+            row[k] = value if value >= tiny else 0.0
+
+
 def _normalize_log_prob(weighted_log_prob):
-    """Turn log p(x, k) into responsibilities in place, row block by row block.
+    """Turn log p(x, k) into responsibilities in place.
 
     Parameters
     ----------
-    weighted_log_prob : ndarray of shape (n_samples, n_components)
+    weighted_log_prob : ndarray of shape (n_samples, n_components), C-contiguous
         log p(x_i, z_i = k) in nats; overwritten by the responsibilities
         p(z_i = k | x_i).
 
     Returns
     -------
     log_prob_norm : ndarray of shape (n_samples,)
-        log p(x_i) = logsumexp_k log p(x_i, k), in nats.
+        log p(x_i) = logsumexp_k log p(x_i, k), in nats (-inf where every
+        component gives probability 0).
     """
-    n_samples, n_components = weighted_log_prob.shape
-    log_prob_norm = np.empty(n_samples, dtype=weighted_log_prob.dtype)
-    itemsize = weighted_log_prob.itemsize
-    for rows in row_chunks(n_samples, n_components * itemsize, budget_bytes=2**20):
-        block = weighted_log_prob[rows]
-        peak = block.max(axis=1, keepdims=True)
-        # A row of -inf (impossible under every component) keeps peak finite.
-        peak[~np.isfinite(peak)] = 0
-        block -= peak
-        np.exp(block, out=block)
-        total = block.sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore"):
-            log_prob_norm[rows] = (np.log(total) + peak)[:, 0]
-        block /= total
+    dtype = weighted_log_prob.dtype
+    log_prob_norm = np.empty(weighted_log_prob.shape[0], dtype=dtype)
+    _normalize_rows(weighted_log_prob, log_prob_norm, dtype.type(np.finfo(dtype).tiny))
     return log_prob_norm
 
 

@@ -1,0 +1,1 @@
+"""skgen benchmarks: ours and the baseline side by side in one run (see run.py)."""

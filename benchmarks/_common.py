@@ -1,0 +1,72 @@
+"""Timing, memory and machine description shared by the benchmark modules."""
+
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+
+
+def time_alternating(candidates, repeats=3):
+    """Median wall seconds of each callable, run alternately ``repeats`` times.
+
+    Alternating ours and the baseline spreads the machine's noise over both.
+
+    Parameters
+    ----------
+    candidates : dict of str to callable
+        Zero-argument callables; each call returns a result kept from the last run.
+    repeats : int, default=3
+
+    Returns
+    -------
+    seconds : dict of str to float
+        Median seconds per call.
+    results : dict of str to object
+        The last return value of each callable.
+    """
+    times = {name: [] for name in candidates}
+    results = {}
+    for _ in range(repeats):
+        for name, fn in candidates.items():
+            start = time.perf_counter()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}, results
+
+
+def peak_memory(fn):
+    """Peak bytes allocated through Python's allocators (NumPy included) while ``fn`` runs."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak
+
+
+def machine():
+    """One line describing this machine and the numerical libraries."""
+    import numpy as np
+    import scipy
+    import sklearn
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        mem = float("nan")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, SciPy {scipy.__version__}, scikit-learn {sklearn.__version__}"
+    )

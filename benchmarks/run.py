@@ -1,0 +1,91 @@
+"""Run the benchmarks and write ``results.json`` and ``RESULTS.md``.
+
+Usage::
+
+    python -m benchmarks.run [--quick] [--data-home PATH] [--out DIR] [NAMES ...]
+
+NAMES are benchmark names (default: all). ``--quick`` runs small sizes, for the
+test suite; the full run is what ``RESULTS.md`` records.
+"""
+
+import argparse
+import importlib
+import inspect
+import json
+import sys
+import time
+from pathlib import Path
+
+MODULES = ["benchmarks.bench_mixture"]
+
+
+def collect():
+    """Every benchmark of every module: {name: function}."""
+    found = {}
+    for module in MODULES:
+        found.update(importlib.import_module(module).BENCHMARKS)
+    return found
+
+
+def to_markdown(rows, machine, seconds, quick):
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {machine}.",
+        "",
+        f"Run: `python -m benchmarks.run{' --quick' if quick else ''}`, {seconds:.0f} s. "
+        "speedup = baseline seconds / skgen seconds (median of alternating repeats, same "
+        "data, same process); quality figures beside the times.",
+        "",
+    ]
+    by_bench = {}
+    for row in rows:
+        by_bench.setdefault(row["benchmark"], []).append(row)
+    for bench, group in by_bench.items():
+        keys = [k for k in group[0] if k != "benchmark"]
+        lines += [f"## {bench}", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+        for row in group:
+            cells = []
+            for k in keys:
+                v = row.get(k)
+                cells.append(f"{v:.4g}" if isinstance(v, float) else str(v))
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    from benchmarks._common import machine
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data-home", default=None)
+    parser.add_argument("--out", default=str(Path(__file__).parent))
+    args = parser.parse_args(argv)
+    benchmarks = collect()
+    unknown = set(args.names) - set(benchmarks)
+    if unknown:
+        parser.error(f"unknown benchmarks {sorted(unknown)}; known: {sorted(benchmarks)}")
+    names = args.names or list(benchmarks)
+    start = time.perf_counter()
+    rows = []
+    for name in names:
+        fn = benchmarks[name]
+        kwargs = {"quick": args.quick}
+        if "data_home" in inspect.signature(fn).parameters:
+            kwargs["data_home"] = args.data_home
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows.extend(fn(**kwargs))
+    seconds = time.perf_counter() - start
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    desc = machine()
+    (out / "results.json").write_text(json.dumps({"machine": desc, "rows": rows}, indent=1))
+    (out / "RESULTS.md").write_text(to_markdown(rows, desc, seconds, args.quick))
+    print(to_markdown(rows, desc, seconds, args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
