@@ -286,10 +286,10 @@ class GaussianMixtureEM(BaseMixture):
     lower_bound_ : float
         Mean log-likelihood per sample (nats) at the last iteration of the kept
         initialisation.
-    lower_bounds_ : ndarray of shape (n_iter_,)
+    lower_bounds_ : ndarray of shape (n_iterations,)
         The lower bound after each iteration.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Only when ``X`` has string column names.
 
     Raises

@@ -1,0 +1,32 @@
+"""The benchmark runner's quick mode writes its JSON and markdown table."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_run_quick(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(tmp_path), "gaussian"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )
+    results = json.loads((tmp_path / "results.json").read_text())
+    rows = results["rows"]
+    assert len(rows) == 4  # two sizes x two dtypes
+    for row in rows:
+        assert row["speedup"] > 0
+        # Same start, same iterations: the same lower bound as scikit-learn.
+        assert abs(row["ours_quality"] - row["baseline_quality"]) < 1e-3 * abs(row["baseline_quality"])
+    table = (tmp_path / "RESULTS.md").read_text()
+    assert "GaussianMixtureEM" in table and "Machine:" in table
+
+
+def test_unknown_benchmark_rejected(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(tmp_path), "nope"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert result.returncode != 0 and "unknown benchmarks" in result.stderr
