@@ -294,10 +294,11 @@ class BaseMixture(
             for n_iter in range(1, self.max_iter + 1):
                 previous = lower_bound
                 mean_log_prob, resp = self._e_step(X)
+                # The objective EM increases, at the parameters the E-step used:
+                # log-likelihood plus log prior, per sample.
+                lower_bound = mean_log_prob + self._log_prior() / n_samples
                 self._m_step(X, resp)
                 del resp
-                # The objective EM increases: log-likelihood plus log prior, per sample.
-                lower_bound = mean_log_prob + self._log_prior() / n_samples
                 history.append(lower_bound)
                 change = lower_bound - previous
                 if self.verbose >= 2 and n_iter % self.verbose_interval == 0:

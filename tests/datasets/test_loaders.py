@@ -147,4 +147,4 @@ def test_real_files(data_home):
     assert set(np.unique(binarized.data)) == {0, 1}
     faces = load_olivetti_faces(data_home)
     assert faces.data.shape == (400, 4096)
-    from sklearn.datasets import fetch_olivetti_faces  # noqa: F401  (layout as sklearn's)
+    assert faces.data.min() == 0 and faces.data.max() == 1
