@@ -28,6 +28,8 @@ def bench_gaussian(quick=False):
 
     Both start from the same parameters (scikit-learn's k-means++ start), so they
     run the same 20 EM iterations; seconds per iteration = fit seconds / 20.
+    peak_over_X: tracemalloc's peak during one fit (NumPy allocations beyond the
+    input), as a multiple of X's bytes.
     """
     sizes = [(2_000, 10), (20_000, 10)] if quick else [(10_000, 50), (100_000, 50)]
     K, n_iter = 20, (5 if quick else 20)
@@ -113,7 +115,9 @@ def bench_bernoulli(quick=False, data_home=None):
     Each peer has its own initialisation, so seconds per iteration is measured as
     (fit with n iterations - fit with 1 iteration) / (n - 1), which removes the
     start-up cost; the mean training log-likelihood after n iterations is reported
-    beside it, with whether any parameter or log-likelihood is NaN.
+    beside it, with whether any parameter or log-likelihood is NaN. skgen and
+    pomegranate get float32 input (exact for 0/1 data); StepMix gets float64, the
+    dtype it computes in.
     """
     from skgen.datasets import load_binarized_mnist
 

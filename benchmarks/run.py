@@ -27,7 +27,12 @@ def collect():
     return found
 
 
-def to_markdown(rows, machine, seconds, quick):
+def _describe(fn):
+    """A benchmark function's docstring, on one line."""
+    return " ".join((inspect.getdoc(fn) or "").split())
+
+
+def to_markdown(rows, machine, seconds, quick, descriptions=None):
     lines = [
         "# Benchmark results",
         "",
@@ -43,7 +48,10 @@ def to_markdown(rows, machine, seconds, quick):
         by_bench.setdefault(row["benchmark"], []).append(row)
     for bench, group in by_bench.items():
         keys = [k for k in group[0] if k != "benchmark"]
-        lines += [f"## {bench}", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+        lines += [f"## {bench}", ""]
+        if descriptions and bench in descriptions:
+            lines += [descriptions[bench], ""]
+        lines += ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
         for row in group:
             cells = []
             for k in keys:
@@ -62,28 +70,43 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--out", default=str(Path(__file__).parent))
+    parser.add_argument("--markdown-only", action="store_true",
+                        help="rewrite RESULTS.md from OUT/results.json without running")
     args = parser.parse_args(argv)
     benchmarks = collect()
+    out = Path(args.out)
+    if args.markdown_only:
+        saved = json.loads((out / "results.json").read_text())
+        text = to_markdown(saved["rows"], saved["machine"], saved["seconds"], saved["quick"],
+                           saved.get("descriptions"))
+        (out / "RESULTS.md").write_text(text)
+        print(text)
+        return 0
     unknown = set(args.names) - set(benchmarks)
     if unknown:
         parser.error(f"unknown benchmarks {sorted(unknown)}; known: {sorted(benchmarks)}")
     names = args.names or list(benchmarks)
     start = time.perf_counter()
-    rows = []
+    rows, descriptions = [], {}
     for name in names:
         fn = benchmarks[name]
         kwargs = {"quick": args.quick}
         if "data_home" in inspect.signature(fn).parameters:
             kwargs["data_home"] = args.data_home
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        rows.extend(fn(**kwargs))
+        new_rows = fn(**kwargs)
+        for row in new_rows:
+            descriptions[row["benchmark"]] = _describe(fn)
+        rows.extend(new_rows)
     seconds = time.perf_counter() - start
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     desc = machine()
-    (out / "results.json").write_text(json.dumps({"machine": desc, "rows": rows}, indent=1))
-    (out / "RESULTS.md").write_text(to_markdown(rows, desc, seconds, args.quick))
-    print(to_markdown(rows, desc, seconds, args.quick))
+    record = dict(machine=desc, seconds=seconds, quick=args.quick, rows=rows,
+                  descriptions=descriptions)
+    (out / "results.json").write_text(json.dumps(record, indent=1))
+    text = to_markdown(rows, desc, seconds, args.quick, descriptions)
+    (out / "RESULTS.md").write_text(text)
+    print(text)
     return 0
 
 

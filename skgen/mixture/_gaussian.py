@@ -404,7 +404,9 @@ class GaussianMixtureEM(BaseMixture):
             nk, means, covariances = _estimate_gaussian_parameters(
                 X, resp, self.reg_covar, self.covariance_type
             )
-            weights = nk / X.shape[0]
+            # nk / nk.sum(), not nk / n_samples: a one-hot start on K points
+            # (k-means++, random_from_data) would otherwise give weights summing to K/n.
+            weights = nk / nk.sum()
         self.weights_ = weights if self._weights_init is None else self._weights_init
         self.means_ = means if self._means_init is None else self._means_init
         if self._precisions_init is None:

@@ -222,3 +222,42 @@ def test_pandas_output(cls):
     out = model.transform(_data(cls, 0))
     assert isinstance(out, pd.DataFrame)
     assert list(out.columns) == [f"{cls.__name__.lower()}{i}" for i in range(3)]
+
+
+# ------------------------------------------------ numba kernel vs NumPy reference
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 50), k=st.integers(1, 8),
+       scale=st.sampled_from([1.0, 100.0, 1e4]))
+def test_normalize_log_prob_matches_numpy(dtype, seed, n, k, scale):
+    from skgen.mixture._base import _normalize_log_prob
+
+    rng = np.random.RandomState(seed)
+    wlp = (rng.randn(n, k) * scale).astype(dtype)
+    wlp[rng.uniform(size=(n, k)) < 0.2] = -np.inf
+    wlp[0] = -np.inf  # a sample impossible under every component
+    ref_norm = logsumexp(wlp.astype(np.float64), axis=1)
+    with np.errstate(invalid="ignore"):
+        ref_resp = np.exp(wlp.astype(np.float64) - ref_norm[:, None])
+    resp = wlp.copy()
+    norm = _normalize_log_prob(resp)
+    assert norm.dtype == resp.dtype == dtype
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    finite = np.isfinite(ref_norm)
+    np.testing.assert_allclose(norm[finite], ref_norm[finite], rtol=rtol, atol=rtol)
+    assert np.all(norm[~finite] == -np.inf)
+    # Impossible rows: uniform responsibilities, never NaN.
+    np.testing.assert_allclose(resp[~finite], 1.0 / k)
+    np.testing.assert_allclose(resp[finite], ref_resp[finite], atol=10 * np.finfo(dtype).eps)
+    tiny = np.finfo(dtype).tiny
+    assert not np.any((resp > 0) & (resp < tiny))  # subnormals flushed to zero
+    np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=10 * np.finfo(dtype).eps * k)
+
+
+@pytest.mark.parametrize("cls", MIXTURES)
+@pytest.mark.parametrize("init", ["k-means++", "random_from_data", "kmeans", "random"])
+def test_initial_weights_sum_to_one(cls, init):
+    # scikit-learn's GaussianMixture leaves weights summing to K / n after a
+    # one-hot start on K points (visible with max_iter=0); skgen normalises them.
+    model = cls(3, init_params=init, max_iter=0, random_state=0).fit(_data(cls, 0))
+    assert model.weights_.sum() == pytest.approx(1.0, rel=1e-12)
