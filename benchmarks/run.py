@@ -2,7 +2,8 @@
 
 Usage::
 
-    python -m benchmarks.run [--quick] [--data-home PATH] [--out DIR] [NAMES ...]
+    python benchmarks/run.py [--quick] [--data-home PATH] [--out DIR] [NAMES ...]
+    python -m benchmarks.run ...          (the same)
 
 NAMES are benchmark names (default: all). ``--quick`` runs small sizes, for the
 test suite; the full run is what ``RESULTS.md`` records.
@@ -15,6 +16,9 @@ import json
 import sys
 import time
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python benchmarks/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 MODULES = ["benchmarks.bench_mixture"]
 

@@ -124,9 +124,21 @@ class BaseMixture(
 ):
     """Base class for mixture models fitted by expectation-maximisation.
 
-    Not for direct use: subclass it and implement the statistics of one family.
-    The EM loop, initialisation, restarts, warm starts, convergence checks,
-    verbosity and every prediction method live here once.
+    Not for direct use: subclass it and implement the statistics of one family
+    (see the module docstring for the hooks). The EM loop, initialisation,
+    restarts, warm starts, convergence checks, verbosity and every prediction
+    method live here once.
+
+    Parameters
+    ----------
+    n_components, tol, max_iter, n_init, init_params, random_state, warm_start, verbose, verbose_interval
+        As documented by the subclasses (:class:`skgen.GaussianMixtureEM`).
+
+    References
+    ----------
+    Dempster, Laird & Rubin (1977), "Maximum likelihood from incomplete data via
+    the EM algorithm", JRSS B 39(1); Bishop (2006), *Pattern Recognition and
+    Machine Learning*, section 9.4 (EM in general, the lower bound).
     """
 
     _parameter_constraints: dict = {
