@@ -75,8 +75,8 @@ def _gaussian_covariance(ctx):
     return "full" if ctx.n_features <= 100 else "diag"
 
 
-def _n_components(ctx):
-    return 10
+# Components of every mixture in the comparison.
+N_COMPONENTS = 10
 
 
 def _independent_bernoulli_score(estimator, X):
@@ -127,7 +127,7 @@ def _make_gaussian(ctx):
     from .mixture import GaussianMixtureEM
 
     return GaussianMixtureEM(
-        _n_components(ctx),
+        N_COMPONENTS,
         covariance_type=_gaussian_covariance(ctx),
         reg_covar=1e-3,
         random_state=ctx.random_state,
@@ -138,7 +138,7 @@ def _make_sklearn_gaussian(ctx, covariance_type=None):
     from sklearn.mixture import GaussianMixture
 
     return GaussianMixture(
-        _n_components(ctx),
+        N_COMPONENTS,
         covariance_type=covariance_type or _gaussian_covariance(ctx),
         reg_covar=1e-3,
         random_state=ctx.random_state,
@@ -148,7 +148,7 @@ def _make_sklearn_gaussian(ctx, covariance_type=None):
 def _make_bernoulli(ctx):
     from .mixture import BernoulliMixture
 
-    return BernoulliMixture(_n_components(ctx), binarize=None, random_state=ctx.random_state)
+    return BernoulliMixture(N_COMPONENTS, binarize=None, random_state=ctx.random_state)
 
 
 COMPARISONS = [

@@ -88,7 +88,7 @@ def _locate(folder, name, url, download_if_missing):
     return target
 
 
-def _read_payload(path, name):
+def _read_payload(path):
     """Bytes of ``path``, decompressed if gzip, with a clear error when truncated."""
     try:
         if path.suffix == ".gz":
@@ -164,7 +164,7 @@ def _parse_amat(payload, path, n_features=784):
 
 def _load(folder, name, url, download_if_missing, verify=True):
     path = _locate(folder, name, url, download_if_missing)
-    payload = _read_payload(path, name)
+    payload = _read_payload(path)
     if verify:
         _verify(payload, name, path)
     return payload, path
