@@ -6,12 +6,19 @@ are imported lazily (through ``__getattr__``), so ``import skgen`` never loads J
 
 import importlib
 
+from .decomposition import PCA, DictionaryLearning, SparseCoder
 from .mixture import BernoulliMixture, GaussianMixtureEM
 
 __version__ = "0.1.0"
 
 # Public estimators; tests/test_common.py checks every one of them.
-ESTIMATORS = ["GaussianMixtureEM", "BernoulliMixture"]
+ESTIMATORS = [
+    "GaussianMixtureEM",
+    "BernoulliMixture",
+    "PCA",
+    "SparseCoder",
+    "DictionaryLearning",
+]
 
 # name -> module, for estimators whose module imports JAX.
 _LAZY = {}

@@ -7,7 +7,7 @@ here: a kernel opts in only when its arithmetic has no NaN/inf guards.
 
 import numba
 
-__all__ = ["jit"]
+__all__ = ["jit", "resolve_n_threads"]
 
 
 def jit(*args, **kwargs):
@@ -25,3 +25,33 @@ def jit(*args, **kwargs):
     """
     options = {"cache": True, "nogil": True, **kwargs}
     return numba.njit(*args, **options)
+
+
+def resolve_n_threads(n_jobs):
+    """Number of numba threads for an ``n_jobs`` parameter.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        None or -1: every thread numba was started with (``NUMBA_NUM_THREADS``,
+        by default the number of cores); a positive int: that many, at most the
+        former; -2: all but one, and so on, as joblib counts.
+
+    Returns
+    -------
+    n_threads : int
+        Between 1 and ``numba.config.NUMBA_NUM_THREADS``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_jobs`` is 0 or not an integer.
+    """
+    top = numba.config.NUMBA_NUM_THREADS
+    if n_jobs is None:
+        return top
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}")
+    if n_jobs < 0:
+        return max(1, top + 1 + n_jobs)
+    return min(n_jobs, top)

@@ -1,0 +1,699 @@
+"""Principal component analysis by SVD, with the probabilistic-PCA density.
+
+PCA is the maximum-likelihood linear Gaussian model x = W z + mean + sigma * eps,
+z ~ N(0, I_k), eps ~ N(0, I_d) (Tipping & Bishop 1999): the columns of W span the
+top-k principal subspace and sigma^2 is the mean of the discarded variances.
+"""
+
+import numbers
+from math import lgamma, log, pi
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import linalg
+from scipy.sparse.linalg import LinearOperator, svds
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.extmath import svd_flip
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils import check_X, row_chunks
+
+SOLVERS = ("auto", "full", "covariance_eigh", "randomized", "arpack")
+
+
+def _minka_log_evidence(spectrum, rank, n_samples):
+    """Laplace approximation of the evidence for a rank-``rank`` PCA model.
+
+    Minka (2000), "Automatic choice of dimensionality for PCA", NIPS 13, eq. (30)
+    with the Laplace terms of section 3.
+
+    Parameters
+    ----------
+    spectrum : ndarray of shape (n_features,)
+        Sample-covariance eigenvalues in decreasing order.
+    rank : int
+        Candidate dimension, 1 <= rank < n_features.
+    n_samples : int
+        Number of samples the spectrum was estimated from.
+
+    Returns
+    -------
+    log_evidence : float
+        Natural log of the approximate evidence (nats); -inf when the rank-th
+        eigenvalue is numerically zero.
+    """
+    d = spectrum.shape[0]
+    eps = 1e-15
+    if spectrum[rank - 1] < eps:
+        return -np.inf
+    i = np.arange(1, rank + 1)
+    # log p(U): the uniform prior on the Stiefel manifold.
+    log_pu = -rank * log(2.0) + sum(
+        lgamma((d - j + 1) / 2.0) - log(pi) * (d - j + 1) / 2.0 for j in i
+    )
+    log_pl = -np.sum(np.log(spectrum[:rank])) * n_samples / 2.0
+    v = max(eps, np.sum(spectrum[rank:]) / (d - rank))
+    log_pv = -log(v) * n_samples * (d - rank) / 2.0
+    m = d * rank - rank * (rank + 1.0) / 2.0
+    log_pp = log(2.0 * pi) * (m + rank) / 2.0
+    lam_hat = spectrum.copy()
+    lam_hat[rank:] = v
+    # Determinant of the Hessian: pairs (i < rank, j > i).
+    log_az = 0.0
+    for a in range(rank):
+        diff = spectrum[a] - spectrum[a + 1 :]
+        inv = 1.0 / lam_hat[a + 1 :] - 1.0 / lam_hat[a]
+        log_az += np.sum(np.log(diff * inv)) + (d - a - 1) * log(n_samples)
+    return log_pu + log_pl + log_pv + log_pp - log_az / 2.0 - rank * log(n_samples) / 2.0
+
+
+def _centered_operator(X, mean):
+    """``X - mean`` for sparse ``X`` as a LinearOperator, never densified."""
+    mean = mean.reshape(1, -1)
+
+    def matvec(v):
+        v = v.reshape(X.shape[1], -1)
+        return X @ v - np.ones((X.shape[0], 1), X.dtype) @ (mean @ v)
+
+    def rmatvec(v):
+        v = v.reshape(X.shape[0], -1)
+        return X.T @ v - mean.T @ v.sum(axis=0, keepdims=True)
+
+    return LinearOperator(
+        X.shape, matvec=matvec, rmatvec=rmatvec, matmat=matvec, rmatmat=rmatvec,
+        dtype=X.dtype,
+    )
+
+
+def _randomized_svd(A, k, n_oversamples, n_iter, rng):
+    """Truncated SVD by randomized range finding (Halko, Martinsson & Tropp 2011).
+
+    Algorithm 4.4 of the paper (subspace iteration), with the LU normalisation of
+    the power iterations that scikit-learn's ``randomized_svd`` uses for more than
+    two iterations, and the same draws for the same ``rng``; ``A`` may be a
+    LinearOperator (implicitly centred sparse data), which scikit-learn's
+    public ``randomized_svd`` refuses.
+
+    Parameters
+    ----------
+    A : ndarray or LinearOperator of shape (n, d)
+    k : int
+        Singular triplets returned.
+    n_oversamples : int
+        Extra random directions.
+    n_iter : int
+        Power iterations.
+    rng : RandomState
+        Source of the Gaussian test matrix.
+
+    Returns
+    -------
+    u : ndarray of shape (n, k)
+    s : ndarray of shape (k,)
+    vt : ndarray of shape (k, d)
+    """
+    transpose = A.shape[0] < A.shape[1]
+    if transpose:
+        A = A.T
+    size = k + n_oversamples
+    Q = rng.normal(size=(A.shape[1], size)).astype(A.dtype, copy=False)
+    for _ in range(n_iter):
+        if n_iter > 2:
+            Q, _ = linalg.lu(A @ Q, permute_l=True, check_finite=False)
+            Q, _ = linalg.lu(A.T @ Q, permute_l=True, check_finite=False)
+        else:
+            Q = A.T @ (A @ Q)
+    Q, _ = linalg.qr(A @ Q, mode="economic", check_finite=False)
+    B = np.asarray(A.T @ Q).T
+    uh, s, vt = linalg.svd(B, full_matrices=False, check_finite=False)
+    u = Q @ uh
+    if transpose:
+        return vt[:k].T, s[:k], u[:, :k].T
+    return u[:, :k], s[:k], vt[:k]
+
+
+class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Principal component analysis with the probabilistic-PCA density.
+
+    Linear dimensionality reduction by the singular value decomposition of the
+    centred data, keeping the ``n_components`` directions of largest variance.
+    The fitted model is also the maximum-likelihood probabilistic PCA of Tipping &
+    Bishop (1999), "Probabilistic principal component analysis", JRSS B 61(3),
+    eqs. (7)-(8): ``score_samples`` evaluates its log-density and ``sample`` draws
+    from it.
+
+    Parameters
+    ----------
+    n_components : int, float in (0, 1), 'mle' or None, default=None
+        Components kept. None keeps min(n_samples, n_features) (one fewer with
+        'arpack'); a float keeps the fewest components whose explained-variance
+        ratio exceeds it; 'mle' chooses the dimension by Minka's (2000) evidence
+        (needs n_samples >= n_features). Floats and 'mle' need an exact solver.
+    whiten : bool, default=False
+        Scale the projections to unit variance. The probabilistic model does not
+        depend on it.
+    svd_solver : {'auto', 'full', 'covariance_eigh', 'randomized', 'arpack'}, \
+            default='auto'
+        'full': LAPACK SVD of the centred data. 'covariance_eigh': eigen-
+        decomposition of the smaller of the two Gram matrices (d x d covariance for
+        tall data, n x n sample Gram for wide data), computing only the top
+        eigenpairs when ``n_components`` is an integer. 'randomized': Halko et al.
+        (2011), the same draws as scikit-learn's ``randomized_svd``. 'arpack': ARPACK
+        Lanczos through ``scipy.sparse.linalg.svds``. 'auto' takes
+        'covariance_eigh' for dense input whose smaller side is at most 4000,
+        'full' for other dense input with a float or 'mle' ``n_components``,
+        'randomized' otherwise, and 'arpack' for sparse input. Sparse input is
+        centred implicitly (never densified) and needs 'arpack' or 'randomized'.
+    tol : float >= 0, default=0.0
+        ARPACK convergence tolerance (0: machine precision).
+    iterated_power : int >= 0 or 'auto', default='auto'
+        Power iterations of the randomized solver; 'auto' is 7 when
+        ``n_components`` < 0.1 min(X.shape), 4 otherwise.
+    n_oversamples : int >= 1, default=10
+        Extra random vectors of the randomized solver.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the 'arpack' start vector, the randomized solver and nothing else.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Orthonormal principal axes, by decreasing variance. The sign of each is
+        fixed so that its entry of largest magnitude is positive.
+    explained_variance_ : ndarray of shape (n_components,)
+        Variance along each axis (unbiased, divided by n_samples - 1).
+    explained_variance_ratio_ : ndarray of shape (n_components,)
+        Fraction of the total variance along each axis.
+    singular_values_ : ndarray of shape (n_components,)
+        Singular values of the centred data.
+    mean_ : ndarray of shape (n_features,)
+        Per-feature mean of the training data.
+    noise_variance_ : float
+        Maximum-likelihood sigma^2 of the probabilistic model: the mean of the
+        min(n_samples, n_features) - n_components discarded variances (Tipping &
+        Bishop 1999, eq. 8); 0 when nothing is discarded.
+    n_components_ : int
+        Components kept.
+    n_samples_ : int
+        Training samples.
+    n_features_in_ : int
+        Features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` had string column names.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : The same decomposition; it has no ``sample`` and
+        forms the d x d precision matrix to score.
+
+    Notes
+    -----
+    Degenerate models: model-covariance eigenvalues below ``eps * lambda_1``
+    (machine epsilon of the data's dtype times the largest variance) are raised
+    to that floor in ``score_samples``, ``get_precision`` and ``get_covariance``,
+    so data with constant features or with no discarded variance gives a finite,
+    very peaked density instead of inf or a singular-matrix error.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skgen import PCA
+    >>> X = load_digits().data
+    >>> pca = PCA(n_components=20, random_state=0).fit(X)
+    >>> pca.components_.shape
+    (20, 64)
+    >>> Xs = pca.sample(5, random_state=0)
+    >>> Xs.shape
+    (5, 64)
+    """
+
+    _parameter_constraints = {
+        "n_components": [
+            Interval(numbers.Integral, 0, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            StrOptions({"mle"}),
+            None,
+        ],
+        "whiten": ["boolean"],
+        "svd_solver": [StrOptions(set(SOLVERS))],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "iterated_power": [
+            StrOptions({"auto"}),
+            Interval(numbers.Integral, 0, None, closed="left"),
+        ],
+        "n_oversamples": [Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        whiten=False,
+        svd_solver="auto",
+        tol=0.0,
+        iterated_power="auto",
+        n_oversamples=10,
+        random_state=None,
+    ):
+        self.n_components = n_components
+        self.whiten = whiten
+        self.svd_solver = svd_solver
+        self.tol = tol
+        self.iterated_power = iterated_power
+        self.n_oversamples = n_oversamples
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the principal axes and the probabilistic model.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Training data; float32 stays float32.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PCA
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            On NaN/inf, fewer than 2 samples, ``n_components`` larger than
+            min(n_samples, n_features) (or equal to it with 'arpack'), 'mle' with
+            n_samples < n_features, a float or 'mle' ``n_components`` with the
+            'randomized' or 'arpack' solver.
+        TypeError
+            On sparse input with the 'full' or 'covariance_eigh' solver.
+        """
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit, then return the projections of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            Projections onto the principal axes (whitened if ``whiten``).
+        """
+        X = self._fit(X)
+        return self._project(X)
+
+    def _choose_solver(self, X):
+        n, d = X.shape
+        if self.svd_solver != "auto":
+            return self.svd_solver
+        if sp.issparse(X):
+            return "arpack"
+        if min(n, d) <= 4000:
+            return "covariance_eigh"
+        if self.n_components == "mle" or isinstance(self.n_components, float):
+            return "full"
+        return "randomized"
+
+    def _check_n_components(self, X, solver):
+        n, d = X.shape
+        k = self.n_components
+        bound = min(n, d)
+        if solver == "arpack":
+            if k is None:
+                k = bound - 1
+            if not isinstance(k, numbers.Integral) or not 1 <= k < bound:
+                raise ValueError(
+                    f"n_components={self.n_components!r} must be an integer strictly "
+                    f"between 0 and min(n_samples, n_features)={bound} with "
+                    "svd_solver='arpack'"
+                )
+        elif solver == "randomized":
+            if k is None:
+                k = bound
+            if not isinstance(k, numbers.Integral) or not 1 <= k <= bound:
+                raise ValueError(
+                    f"n_components={self.n_components!r} must be an integer between "
+                    f"1 and min(n_samples, n_features)={bound} with "
+                    "svd_solver='randomized'"
+                )
+        elif k == "mle":
+            if n < d:
+                raise ValueError(
+                    "n_components='mle' is only supported if n_samples >= n_features"
+                    f", got n_samples={n} and n_features={d}"
+                )
+        elif isinstance(k, numbers.Integral) and not 0 <= k <= bound:
+            raise ValueError(
+                f"n_components={k} must be between 0 and min(n_samples, "
+                f"n_features)={bound} with svd_solver={solver!r}"
+            )
+        return bound if k is None else k
+
+    def _fit(self, X):
+        X = check_X(
+            self, X, reset=True, accept_sparse=["csr", "csc"], ensure_min_samples=2
+        )
+        solver = self._choose_solver(X)
+        if sp.issparse(X) and solver in ("full", "covariance_eigh"):
+            raise TypeError(
+                f"svd_solver={solver!r} does not support sparse input; use "
+                "'arpack' or 'randomized' (both centre sparse input implicitly)"
+            )
+        k = self._check_n_components(X, solver)
+        n, d = X.shape
+        if sp.issparse(X):
+            mean = np.asarray(X.mean(axis=0)).ravel().astype(X.dtype)
+        else:
+            mean = X.mean(axis=0)
+        if solver == "full":
+            spectrum, vt, total_var = self._fit_full(X, mean)
+        elif solver == "covariance_eigh":
+            spectrum, vt, total_var = self._fit_covariance_eigh(X, mean, k)
+        else:
+            spectrum, vt, total_var = self._fit_truncated(X, mean, k, solver)
+        # spectrum: squared singular values (all of them for exact solvers).
+        explained_all = spectrum / (n - 1)
+        if k == "mle":
+            evidence = [
+                _minka_log_evidence(explained_all, r, n)
+                for r in range(1, explained_all.shape[0])
+            ]
+            k = int(np.argmax(evidence)) + 1
+        elif isinstance(k, float):
+            ratio = np.cumsum(explained_all, dtype=np.float64) / total_var
+            k = int(np.searchsorted(ratio, k, side="right")) + 1
+            k = min(k, explained_all.shape[0])
+        explained = explained_all[:k].copy()
+        rank = min(n, d)
+        if k < rank:
+            noise = max(float(total_var - explained.sum(dtype=np.float64)), 0.0)
+            noise /= rank - k
+        else:
+            noise = 0.0
+        self.components_ = np.ascontiguousarray(vt[:k])
+        self.explained_variance_ = explained
+        self.explained_variance_ratio_ = (
+            explained / total_var if total_var > 0 else np.zeros_like(explained)
+        )
+        self.singular_values_ = np.sqrt(np.maximum(spectrum[:k], 0)).astype(X.dtype)
+        self.mean_ = mean
+        self.noise_variance_ = float(noise)
+        self.n_components_ = int(k)
+        self.n_samples_ = n
+        self._fit_solver = solver
+        return X
+
+    def _fit_full(self, X, mean):
+        Xc = X - mean
+        u, s, vt = linalg.svd(Xc, full_matrices=False, check_finite=False)
+        u, vt = svd_flip(u, vt, u_based_decision=False)
+        spectrum = (s * s).astype(X.dtype)
+        return spectrum, vt, spectrum.sum(dtype=np.float64) / (X.shape[0] - 1)
+
+    def _fit_covariance_eigh(self, X, mean, k):
+        n, d = X.shape
+        n_exact = isinstance(k, numbers.Integral)
+        if n >= d:
+            # d x d scatter by one GEMM, centred afterwards (as scikit-learn does).
+            G = X.T @ X
+            G -= n * np.outer(mean, mean).astype(X.dtype)
+        else:
+            # n x n Gram of the centred rows; centring folded in by rank-one terms.
+            G = X @ X.T
+            a = X @ mean
+            G -= a[:, None]
+            G -= a[None, :]
+            G += mean @ mean
+        m = G.shape[0]
+        total = float(np.trace(G)) / (n - 1)
+        if n_exact and 0 < k < m:
+            w, v = linalg.eigh(
+                G, subset_by_index=(m - k, m - 1), driver="evr",
+                overwrite_a=True, check_finite=False,
+            )
+        elif n_exact and k == 0:
+            w, v = np.zeros(0, X.dtype), np.zeros((m, 0), X.dtype)
+        else:
+            w, v = linalg.eigh(G, overwrite_a=True, check_finite=False)
+        w, v = w[::-1], v[:, ::-1]
+        np.maximum(w, 0, out=w)
+        if n >= d:
+            vt = v.T
+        else:
+            s = np.sqrt(w)
+            keep = s > s[:1].max(initial=0) * np.finfo(X.dtype).eps * max(n, d)
+            vt = np.zeros((w.shape[0], d), dtype=X.dtype)
+            vt[keep] = (v[:, keep].T @ X - np.outer(v[:, keep].sum(0), mean))
+            vt[keep] /= s[keep, None]
+        _, vt = svd_flip(None, vt, u_based_decision=False)
+        return w.astype(X.dtype), np.ascontiguousarray(vt, dtype=X.dtype), total
+
+    def _fit_truncated(self, X, mean, k, solver):
+        n, d = X.shape
+        rng = check_random_state(self.random_state)
+        A = _centered_operator(X, mean) if sp.issparse(X) else X - mean
+        if solver == "arpack":
+            v0 = rng.uniform(-1, 1, size=min(n, d))
+            u, s, vt = svds(A, k=k, tol=self.tol, v0=v0)
+            order = np.argsort(s)[::-1]
+            u, s, vt = u[:, order], s[order], vt[order]
+        else:
+            power = self.iterated_power
+            if power == "auto":
+                power = 7 if k < 0.1 * min(n, d) else 4
+            u, s, vt = _randomized_svd(A, k, self.n_oversamples, power, rng)
+        _, vt = svd_flip(u, vt, u_based_decision=False)
+        if sp.issparse(X):
+            sq = np.asarray(X.multiply(X).sum(axis=0)).ravel()
+            total = (sq.sum() - n * float(mean @ mean)) / (n - 1)
+        else:
+            total = float(np.einsum("ij,ij->", A, A)) / (n - 1)
+        return (s * s).astype(X.dtype), vt.astype(X.dtype, copy=False), total
+
+    # ------------------------------------------------------------ transforms
+    def _project(self, X):
+        if sp.issparse(X):
+            Z = X @ self.components_.T - self.mean_ @ self.components_.T
+        else:
+            Z = (X - self.mean_) @ self.components_.T
+        Z = np.asarray(Z)
+        if self.whiten:
+            Z /= np.sqrt(np.maximum(self.explained_variance_, np.finfo(Z.dtype).tiny))
+        return Z
+
+    def transform(self, X):
+        """Project ``X`` onto the principal axes.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Data to project.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            (X - mean_) @ components_.T, divided by sqrt(explained_variance_) if
+            ``whiten``.
+
+        Raises
+        ------
+        ValueError
+            On NaN/inf or a feature count that differs from the one seen in fit.
+        """
+        check_is_fitted(self)
+        X = check_X(self, X, reset=False, accept_sparse=["csr", "csc"])
+        return self._project(X)
+
+    def inverse_transform(self, X):
+        """Map projections back to data space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+            Projections, as returned by ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            Z @ components_ + mean_ (re-scaled first if ``whiten``).
+
+        Raises
+        ------
+        ValueError
+            On NaN/inf or a column count other than ``n_components_``.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=[np.float64, np.float32])
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {Z.shape[1]} columns; inverse_transform expects "
+                f"n_components_={self.n_components_}"
+            )
+        if self.whiten:
+            Z = Z * np.sqrt(self.explained_variance_)
+        return Z @ self.components_ + self.mean_
+
+    # ------------------------------------------------ probabilistic model
+    def _model_variances(self):
+        """Eigenvalues of the PPCA covariance: inside span(W) and outside it."""
+        floor = np.finfo(self.components_.dtype).eps * max(
+            float(self.explained_variance_[:1].max(initial=0.0)), self.noise_variance_,
+            np.finfo(np.float64).tiny,
+        )
+        sigma2 = max(self.noise_variance_, floor)
+        inside = np.maximum(self.explained_variance_.astype(np.float64), sigma2)
+        return inside, sigma2
+
+    def get_covariance(self):
+        """Covariance of the probabilistic model, W W^T + sigma^2 I.
+
+        Returns
+        -------
+        cov : ndarray of shape (n_features, n_features)
+            components_.T diag(max(explained_variance_ - noise_variance_, 0))
+            components_ + noise_variance_ I (Tipping & Bishop 1999, eq. 7). It
+            does not depend on ``whiten``.
+        """
+        check_is_fitted(self)
+        inside, sigma2 = self._model_variances()
+        V = self.components_.astype(np.float64)
+        cov = (V.T * (inside - sigma2)) @ V
+        cov.flat[:: cov.shape[0] + 1] += sigma2
+        return cov.astype(self.components_.dtype, copy=False)
+
+    def get_precision(self):
+        """Precision of the probabilistic model by the Woodbury identity.
+
+        Returns
+        -------
+        precision : ndarray of shape (n_features, n_features)
+            Inverse of ``get_covariance()``: (I - V^T diag(1 - sigma^2 /
+            lambda) V) / sigma^2, with V = components_.
+        """
+        check_is_fitted(self)
+        inside, sigma2 = self._model_variances()
+        V = self.components_.astype(np.float64)
+        prec = -(V.T * (1.0 / sigma2 - 1.0 / inside)) @ V
+        prec.flat[:: prec.shape[0] + 1] += 1.0 / sigma2
+        return prec.astype(self.components_.dtype, copy=False)
+
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the probabilistic PCA model.
+
+        Uses the Woodbury identity: with z = V (x - mean),
+        (x - mean)^T C^-1 (x - mean) = sum_j z_j^2 / lambda_j + (||x - mean||^2 -
+        ||z||^2) / sigma^2 and log|C| = sum_j log lambda_j + (d - k) log sigma^2,
+        so the cost is O(n d k) and the d x d precision is never formed.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            log p(x) in nats (Tipping & Bishop 1999, eq. 4), float64.
+
+        Raises
+        ------
+        ValueError
+            On NaN/inf or a feature count that differs from the one seen in fit.
+        """
+        check_is_fitted(self)
+        X = check_X(self, X, reset=False)
+        inside, sigma2 = self._model_variances()
+        n, d = X.shape
+        k = self.n_components_
+        log_det = np.sum(np.log(inside)) + (d - k) * np.log(sigma2)
+        const = -0.5 * (d * np.log(2 * np.pi) + log_det)
+        Vt = self.components_.T
+        w = (1.0 / inside).astype(X.dtype)
+        out = np.empty(n, dtype=np.float64)
+        for rows in row_chunks(n, X.itemsize * (d + k)):
+            Xc = X[rows] - self.mean_
+            Z = Xc @ Vt
+            sq = np.einsum("ij,ij->i", Xc, Xc, dtype=np.float64)
+            zz = np.einsum("ij,ij->i", Z, Z, dtype=np.float64)
+            maha = (Z * Z) @ w
+            resid = np.maximum(sq - zz, 0.0) if k < d else 0.0
+            out[rows] = const - 0.5 * (maha + resid / sigma2)
+        return out
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of ``X`` under the probabilistic model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Mean of ``score_samples(X)``, nats per sample.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw samples from the fitted probabilistic PCA model.
+
+        x = W z + mean_ + sigma eps with z ~ N(0, I_k), eps ~ N(0, I_d) and W =
+        components_.T diag(sqrt(max(explained_variance_ - noise_variance_, 0))),
+        so the samples have covariance ``get_covariance()`` (up to the variance
+        floor described in the class notes).
+
+        Parameters
+        ----------
+        n_samples : int >= 1, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Samples, in the dtype of the training data.
+
+        Raises
+        ------
+        ValueError
+            If ``n_samples`` is not a positive integer.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        rng = check_random_state(random_state)
+        inside, sigma2 = self._model_variances()
+        d = self.mean_.shape[0]
+        scale = np.sqrt(inside - sigma2)
+        z = rng.standard_normal((n_samples, self.n_components_)) * scale
+        X = z @ self.components_ + self.mean_
+        if self.noise_variance_ > 0:
+            X += np.sqrt(self.noise_variance_) * rng.standard_normal((n_samples, d))
+        return X.astype(self.components_.dtype, copy=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
