@@ -24,8 +24,8 @@ _TINY = np.finfo(np.float64).tiny
 
 
 @jit(parallel=False)
-def _omp_one(G, alpha0, norm_sq, max_atoms, tol, alpha, L, idx, gamma, work, active,
-             code):
+def _omp_one(G, alpha0, norm_sq, max_atoms, tol, dep_tol, alpha, L, idx, gamma, work,
+             active, code):
     """Batch-OMP for one signal; writes ``code`` and returns the stop status."""
     K = alpha0.shape[0]
     for j in range(K):
@@ -34,6 +34,9 @@ def _omp_one(G, alpha0, norm_sq, max_atoms, tol, alpha, L, idx, gamma, work, act
         code[j] = 0.0
     n_active = 0
     err = norm_sq
+    scale = 0.0
+    for j in range(K):
+        scale = max(scale, abs(alpha0[j]))
     delta_prev = 0.0
     status = STOP_OK
     while n_active < max_atoms:
@@ -44,7 +47,7 @@ def _omp_one(G, alpha0, norm_sq, max_atoms, tol, alpha, L, idx, gamma, work, act
             if a > best:
                 best = a
                 lam = j
-        if active[lam] or best * best < _TINY:
+        if active[lam] or best * best < _TINY or best <= dep_tol * scale:
             status = STOP_DEPENDENT
             break
         if n_active > 0:
@@ -58,7 +61,7 @@ def _omp_one(G, alpha0, norm_sq, max_atoms, tol, alpha, L, idx, gamma, work, act
             for a in range(n_active):
                 v += work[a] * work[a]
             lkk = G[lam, lam] - v
-            if lkk <= _TINY:
+            if lkk <= _TINY or lkk <= dep_tol * G[lam, lam]:
                 status = STOP_DEPENDENT
                 break
             for a in range(n_active):
@@ -102,8 +105,7 @@ def _omp_one(G, alpha0, norm_sq, max_atoms, tol, alpha, L, idx, gamma, work, act
 
 
 @jit(parallel=True)
-def omp_gram(G, cov, norms_sq, max_atoms, tol, codes, status,
-             n_blocks):
+def omp_gram(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, n_blocks):
     """Batch-OMP codes of many signals, in parallel over signals.
 
     Parameters
@@ -118,6 +120,11 @@ def omp_gram(G, cov, norms_sq, max_atoms, tol, codes, status,
         Most atoms per signal (the number of non-zeros when ``tol < 0``).
     tol : float
         Target squared residual norm; negative: none (stop at ``max_atoms``).
+    dep_tol : float
+        Relative tolerance of the early stops: an atom whose squared distance to
+        the span of the chosen ones is below ``dep_tol`` times its squared norm
+        is dependent, and a best correlation below ``dep_tol`` times the largest
+        initial one means the residual vanished.
     codes : ndarray of shape (n_samples, n_atoms)
         Output, overwritten.
     status : ndarray of shape (n_samples,), int8
@@ -146,6 +153,6 @@ def omp_gram(G, cov, norms_sq, max_atoms, tol, codes, status,
         active = np.empty(K, dtype=np.bool_)
         for i in range(start, stop):
             status[i] = _omp_one(
-                G, cov[i], norms_sq[i], max_atoms, tol, alpha, L, idx, gamma, work,
+                G, cov[i], norms_sq[i], max_atoms, tol, dep_tol, alpha, L, idx, gamma, work,
                 active, codes[i],
             )

@@ -111,7 +111,7 @@ def sparse_encode(
         'omp': Batch-OMP (Rubinstein et al. 2008). 'lars': ``n_nonzero_coefs``
         steps of LAR (Efron et al. 2004). 'lasso_lars': the lasso solution at
         ``alpha`` by LARS. 'lasso_cd': the same by coordinate descent (duality
-        gap <= 1e-8 ||x||^2). 'threshold': soft-thresholding of X D^T at
+        gap <= 1e-8 ||x||^2 in float64, 1.2e-6 ||x||^2 in float32). 'threshold': soft-thresholding of X D^T at
         ``alpha``.
     n_nonzero_coefs : int or None, default=None
         Non-zeros for 'omp' and 'lars'; None: max(n_features / 10, 1), at most
@@ -186,7 +186,9 @@ def sparse_encode(
             else:
                 max_atoms, tol = min(n_atoms, n_features), float(alpha)
             norms = np.einsum("ij,ij->i", X, X)
-            omp_gram(gram, cov, norms, max_atoms, tol, code, status, n_blocks)
+            # Dependence within a few hundred ulps of the data's precision.
+            dep_tol = 100 * float(np.finfo(X.dtype).eps)
+            omp_gram(gram, cov, norms, max_atoms, tol, dep_tol, code, status, n_blocks)
         elif algorithm in ("lars", "lasso_lars"):
             lasso = algorithm == "lasso_lars"
             a = (1.0 if alpha is None else float(alpha)) if lasso else 0.0
@@ -201,7 +203,9 @@ def sparse_encode(
                 code[:] = init
             a = 1.0 if alpha is None else float(alpha)
             norms = np.einsum("ij,ij->i", X, X)
-            lasso_cd_gram(gram, cov, norms, a, bool(positive), int(max_iter), _CD_TOL,
+            # float32 cannot certify a gap below its own rounding of ||x||^2.
+            tol = max(_CD_TOL, 10 * float(np.finfo(X.dtype).eps))
+            lasso_cd_gram(gram, cov, norms, a, bool(positive), int(max_iter), tol,
                           code, status, n_blocks)
         else:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")

@@ -1,0 +1,413 @@
+"""Sparse-coding kernels against plain NumPy references and scikit-learn; the
+SparseCoder and DictionaryLearning estimators; bad input."""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.decomposition import DictionaryLearning as SkDictionaryLearning
+from sklearn.decomposition import MiniBatchDictionaryLearning
+from sklearn.decomposition import sparse_encode as sk_sparse_encode
+from sklearn.exceptions import ConvergenceWarning
+
+from skgen import DictionaryLearning, SparseCoder
+from skgen.decomposition import sparse_encode
+
+
+def _problem(n=60, d=20, K=50, nnz=3, noise=0.01, seed=0, dtype=np.float64):
+    """Unit-norm Gaussian dictionary and noisy sparse combinations of its atoms."""
+    rng = np.random.RandomState(seed)
+    D = rng.randn(K, d)
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    Z = np.zeros((n, K))
+    for i in range(n):
+        Z[i, rng.choice(K, nnz, replace=False)] = rng.randn(nnz) * 2
+    X = Z @ D + noise * rng.randn(n, d)
+    return X.astype(dtype), D.astype(dtype)
+
+
+# ------------------------------------------------------------ references
+def _omp_reference(x, D, n_nonzero):
+    """Textbook OMP: pick the atom most correlated with the residual, refit."""
+    support, r = [], x.copy()
+    for _ in range(n_nonzero):
+        support.append(int(np.argmax(np.abs(D @ r))))
+        coef, *_ = np.linalg.lstsq(D[support].T, x, rcond=None)
+        r = x - coef @ D[support]
+    z = np.zeros(D.shape[0])
+    z[support] = coef
+    return z
+
+
+def _lar_reference(x, D, n_steps):
+    """LAR (Efron et al. 2004, section 2) with dense solves, no updates."""
+    K = D.shape[0]
+    G, c0 = D @ D.T, D @ x
+    z = np.zeros(K)
+    active = []
+    for step in range(n_steps):
+        c = c0 - G @ z
+        inactive = [j for j in range(K) if j not in active]
+        if not active:
+            active.append(inactive[int(np.argmax(np.abs(c[inactive])))])
+        C = np.abs(c[active[0]])
+        s = np.sign(c[active])
+        w = np.linalg.solve(G[np.ix_(active, active)], s)
+        AA = 1 / np.sqrt(s @ w)
+        u = AA * w
+        a = G[:, active] @ u
+        inactive = [j for j in range(K) if j not in active]
+        steps = [C / AA]
+        for j in inactive:
+            for g in ((C - c[j]) / (AA - a[j]), (C + c[j]) / (AA + a[j])):
+                if g > 1e-12:
+                    steps.append(g)
+        gamma = min(steps)
+        z[active] += gamma * u
+        if step + 1 < n_steps:
+            c = c0 - G @ z
+            new = max(inactive, key=lambda j: abs(c[j]))
+            active.append(new)
+    return z
+
+
+def _lasso_kkt_violation(X, D, Z, alpha):
+    """Largest violation of the lasso optimality conditions, relative to alpha."""
+    g = (X - Z @ D) @ D.T
+    on = Z != 0
+    worst_on = np.abs(g[on] - alpha * np.sign(Z[on])).max(initial=0)
+    worst_off = np.maximum(np.abs(g[~on]) - alpha, 0).max(initial=0)
+    return max(worst_on, worst_off) / alpha
+
+
+# ---------------------------------------------------------- kernels
+@pytest.mark.parametrize("n_nonzero", [1, 3, 8])
+def test_omp_matches_reference_and_sklearn(n_nonzero):
+    X, D = _problem()
+    code = sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=n_nonzero)
+    ref = np.array([_omp_reference(x, D, n_nonzero) for x in X])
+    np.testing.assert_allclose(code, ref, atol=1e-10)
+    sk = sk_sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=n_nonzero)
+    np.testing.assert_allclose(code, sk, atol=1e-8)
+    assert np.all((code != 0).sum(axis=1) == n_nonzero)
+
+
+def test_omp_error_target_stops_at_tolerance():
+    X, D = _problem(noise=0.05)
+    tol = 0.5
+    code = sparse_encode(X, D, algorithm="omp", alpha=tol)
+    resid = ((X - code @ D) ** 2).sum(axis=1)
+    assert np.all(resid <= tol + 1e-10)
+    # One atom fewer would not have met the target.
+    for x, z in zip(X, code):
+        k = int((z != 0).sum())
+        if k > 1:
+            shorter = _omp_reference(x, D, k - 1)
+            assert ((x - shorter @ D) ** 2).sum() > tol
+
+
+@pytest.mark.parametrize("n_steps", [1, 2, 4])
+def test_lar_matches_reference_and_sklearn(n_steps):
+    X, D = _problem(nnz=4)
+    code = sparse_encode(X, D, algorithm="lars", n_nonzero_coefs=n_steps)
+    ref = np.array([_lar_reference(x, D, n_steps) for x in X])
+    np.testing.assert_allclose(code, ref, atol=1e-9)
+    # scikit-learn flips the sign of an active atom whose coefficient crosses zero,
+    # which leaves its path; compare where no crossing happens (few steps).
+    sk = sk_sparse_encode(X, D, algorithm="lars", n_nonzero_coefs=n_steps)
+    np.testing.assert_allclose(code, sk, atol=1e-8)
+
+
+def test_lar_keeps_equal_correlations():
+    # LAR's defining property (Efron et al. 2004, eq. 2.10): every active atom has
+    # the same absolute correlation with the residual, no smaller than any other.
+    X, D = _problem(K=80, nnz=8, seed=3)
+    code = sparse_encode(X, D, algorithm="lars", n_nonzero_coefs=10)
+    c = (X - code @ D) @ D.T
+    for ci, zi in zip(c, code):
+        on = zi != 0
+        assert np.ptp(np.abs(ci[on])) < 1e-9
+        assert np.abs(ci[~on]).max() <= np.abs(ci[on]).max() + 1e-9
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.1, 0.5])
+@pytest.mark.parametrize("positive", [False, True])
+def test_lasso_lars_is_the_lasso_solution(alpha, positive):
+    X, D = _problem()
+    code = sparse_encode(X, D, algorithm="lasso_lars", alpha=alpha, positive=positive)
+    if positive:
+        assert code.min() >= 0
+    else:
+        assert _lasso_kkt_violation(X, D, code, alpha) < 1e-8
+    sk = sk_sparse_encode(X, D, algorithm="lasso_lars", alpha=alpha, positive=positive)
+    np.testing.assert_allclose(code, sk, atol=1e-8)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.5])
+def test_lasso_cd_agrees_with_lasso_lars(alpha):
+    X, D = _problem()
+    lars = sparse_encode(X, D, algorithm="lasso_lars", alpha=alpha)
+    cd = sparse_encode(X, D, algorithm="lasso_cd", alpha=alpha)
+    np.testing.assert_allclose(cd, lars, atol=1e-5)
+    sk = sk_sparse_encode(X, D, algorithm="lasso_cd", alpha=alpha)
+    np.testing.assert_allclose(cd, sk, atol=1e-5)
+
+
+def test_threshold_matches_sklearn():
+    X, D = _problem()
+    for positive in (False, True):
+        np.testing.assert_array_equal(
+            sparse_encode(X, D, algorithm="threshold", alpha=0.3, positive=positive),
+            sk_sparse_encode(X, D, algorithm="threshold", alpha=0.3, positive=positive),
+        )
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**16), alpha=st.floats(0.005, 1.0),
+       K=st.integers(5, 40))
+def test_lasso_lars_kkt_property(seed, alpha, K):
+    X, D = _problem(n=5, d=12, K=K, seed=seed)
+    code = sparse_encode(X, D, algorithm="lasso_lars", alpha=alpha)
+    assert np.all(np.isfinite(code))
+    assert _lasso_kkt_violation(X, D, code, alpha) < 1e-6
+
+
+def test_kernels_without_jit_match_compiled():
+    # The same kernels interpreted by Python (NUMBA_DISABLE_JIT=1) give the same
+    # codes: the compiled code is the code that was reviewed.
+    script = (
+        "import numpy as np\n"
+        "from tests.decomposition.test_sparse_coding import _problem\n"
+        "from skgen.decomposition import sparse_encode\n"
+        "X, D = _problem(n=8)\n"
+        "out = [sparse_encode(X, D, algorithm=a, n_nonzero_coefs=3, alpha=0.1)\n"
+        "       for a in ('omp', 'lars', 'lasso_lars', 'lasso_cd')]\n"
+        "np.save(__import__('sys').argv[1], np.stack(out))\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"nojit_{os.getpid()}.npy")
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    subprocess.run([sys.executable, "-c", script, path], check=True, cwd=root, env=env)
+    interpreted = np.load(path)
+    os.remove(path)
+    X, D = _problem(n=8)
+    compiled = [sparse_encode(X, D, algorithm=a, n_nonzero_coefs=3, alpha=0.1)
+                for a in ("omp", "lars", "lasso_lars", "lasso_cd")]
+    np.testing.assert_allclose(interpreted, np.stack(compiled), atol=1e-12)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2, -1])
+def test_thread_count_does_not_change_codes(n_jobs):
+    X, D = _problem(n=101)
+    ref = sparse_encode(X, D, algorithm="lasso_lars", alpha=0.1, n_jobs=1)
+    np.testing.assert_array_equal(
+        sparse_encode(X, D, algorithm="lasso_lars", alpha=0.1, n_jobs=n_jobs), ref)
+
+
+def test_dependent_atoms_stop_omp_early():
+    X, D = _problem(n=5, d=6, K=8)
+    D = np.vstack([D, D[:1]])  # a duplicated atom
+    code = sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=9)
+    assert np.all(np.isfinite(code))
+    assert np.all((code != 0).sum(axis=1) <= 6)
+
+
+# ---------------------------------------------------------- SparseCoder
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("algorithm", ["omp", "lasso_lars", "lars", "lasso_cd",
+                                       "threshold"])
+def test_sparse_coder_dtypes_orders(dtype, order, algorithm):
+    X, D = _problem(dtype=dtype)
+    X = np.asarray(X, order=order)
+    D = np.asarray(D, order=order)
+    coder = SparseCoder(D, transform_algorithm=algorithm, transform_alpha=0.1,
+                        transform_n_nonzero_coefs=3).fit(X)
+    code = coder.transform(X)
+    assert code.dtype == dtype
+    ref = SparseCoder(D.astype(np.float64), transform_algorithm=algorithm,
+                      transform_alpha=0.1, transform_n_nonzero_coefs=3
+                      ).transform(X.astype(np.float64))
+    np.testing.assert_allclose(code, ref, atol=1e-3 if dtype == np.float32 else 1e-12)
+    assert coder.inverse_transform(code).dtype == dtype
+    assert coder.sample(2, random_state=0).dtype == dtype
+
+
+def test_sparse_coder_score_and_inverse():
+    X, D = _problem()
+    coder = SparseCoder(D, transform_algorithm="lasso_lars", transform_alpha=0.1)
+    code = coder.transform(X)
+    np.testing.assert_allclose(coder.inverse_transform(code), code @ D)
+    expected = -(0.5 * ((X - code @ D) ** 2).sum(axis=1) + 0.1 * np.abs(code).sum(1))
+    np.testing.assert_allclose(coder.score_samples(X), expected, rtol=1e-12)
+    assert coder.score(X) == pytest.approx(expected.mean())
+    omp = SparseCoder(D, transform_n_nonzero_coefs=3)
+    code = omp.transform(X)
+    np.testing.assert_allclose(omp.score_samples(X),
+                               -0.5 * ((X - code @ D) ** 2).sum(axis=1))
+
+
+def test_split_sign_round_trip():
+    X, D = _problem()
+    coder = SparseCoder(D, transform_algorithm="lasso_lars", transform_alpha=0.1,
+                        split_sign=True)
+    code = coder.transform(X)
+    assert code.shape == (X.shape[0], 2 * D.shape[0]) and code.min() >= 0
+    plain = SparseCoder(D, transform_algorithm="lasso_lars", transform_alpha=0.1)
+    np.testing.assert_allclose(coder.inverse_transform(code),
+                               plain.inverse_transform(plain.transform(X)))
+
+
+def test_sample_follows_fitted_laplace_scales():
+    X, D = _problem(n=400)
+    coder = SparseCoder(D, transform_algorithm="lasso_lars", transform_alpha=0.05)
+    coder.fit(X)
+    code = coder.transform(X)
+    np.testing.assert_allclose(coder.code_scale_, np.abs(code).mean(axis=0))
+    n = 50_000
+    Xs = coder.sample(n, random_state=0)
+    # Laplace(0, b) codes: E x = 0 and Cov x = D^T diag(2 b^2) D + sigma^2 I.
+    cov = (D.T * (2 * coder.code_scale_**2)) @ D + coder.noise_variance_ * np.eye(
+        D.shape[1])
+    emp = np.cov(Xs, rowvar=False)
+    se = np.sqrt(np.outer(np.diag(cov), np.diag(cov)) * 6 / n)  # heavy tails
+    assert np.all(np.abs(emp - cov) < 6 * se)
+
+
+# --------------------------------------------------------- bad input
+def test_zero_atom():
+    X, D = _problem()
+    D[4] = 0
+    with pytest.raises(ValueError, match=r"all-zero atoms \(rows \[4\]\)"):
+        SparseCoder(D).transform(X)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_atom_and_input(bad):
+    X, D = _problem()
+    Dbad = D.copy()
+    Dbad[2, 3] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        SparseCoder(Dbad).transform(X)
+    Xbad = X.copy()
+    Xbad[0, 0] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        SparseCoder(D).transform(Xbad)
+
+
+def test_too_many_nonzeros():
+    X, D = _problem(K=10)
+    with pytest.raises(ValueError, match="n_nonzero_coefs=11 is larger than the "
+                                         "number of atoms"):
+        SparseCoder(D, transform_n_nonzero_coefs=11).transform(X)
+
+
+def test_width_mismatch_and_positive_omp():
+    X, D = _problem()
+    with pytest.raises(ValueError, match="features but the dictionary has"):
+        SparseCoder(D).transform(X[:, :5])
+    with pytest.raises(ValueError, match="positive codes are not supported"):
+        SparseCoder(D, positive_code=True).transform(X)
+
+
+def test_lasso_max_iter_warns():
+    X, D = _problem()
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        SparseCoder(D, transform_algorithm="lasso_lars", transform_alpha=0.001,
+                    transform_max_iter=1).transform(X)
+
+
+# ----------------------------------------------------- DictionaryLearning
+def _faces_like(n=60, d=30, seed=0):
+    X, _ = _problem(n=n, d=d, K=12, nnz=3, seed=seed)
+    return X
+
+
+def test_batch_learning_matches_sklearn():
+    X = _faces_like()
+    kw = dict(n_components=8, alpha=0.1, max_iter=15, tol=0, random_state=0,
+              transform_algorithm="lasso_lars")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = DictionaryLearning(**kw).fit(X)
+    ref = SkDictionaryLearning(**kw).fit(X)
+    np.testing.assert_allclose(ours.error_, ref.error_, rtol=1e-8)
+    np.testing.assert_allclose(ours.components_, ref.components_, atol=1e-7)
+
+
+def test_batch_objective_decreases_and_atoms_bounded():
+    X = _faces_like()
+    dl = DictionaryLearning(10, alpha=0.05, max_iter=30, tol=1e-10, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dl.fit(X)
+    assert np.all(np.diff(dl.error_) <= 1e-9 * dl.error_[0])
+    assert np.all(np.linalg.norm(dl.components_, axis=1) <= 1 + 1e-12)
+    assert dl.n_iter_ == len(dl.error_)
+
+
+def test_online_learning_reaches_batch_objective():
+    X = _faces_like(n=300)
+    kw = dict(n_components=10, alpha=0.1, random_state=0, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        batch = DictionaryLearning(max_iter=50, **kw).fit(X)
+    online = DictionaryLearning(max_iter=20, batch_size=32, **kw).fit(X)
+    ref = MiniBatchDictionaryLearning(max_iter=20, batch_size=32, **kw).fit(X)
+
+    def objective(D):
+        code = sparse_encode(X, D, algorithm="lasso_lars", alpha=0.1)
+        return 0.5 * ((X - code @ D) ** 2).sum() + 0.1 * np.abs(code).sum()
+
+    assert objective(online.components_) <= 1.10 * objective(batch.components_)
+    assert objective(online.components_) <= 1.02 * objective(ref.components_)
+    assert online.n_iter_ == 20 and online.n_steps_ == 20 * 10
+    assert np.all(np.linalg.norm(online.components_, axis=1) <= 1 + 1e-12)
+
+
+def test_cd_fit_and_positive_dict():
+    X = np.abs(_faces_like())
+    dl = DictionaryLearning(6, alpha=0.1, max_iter=10, fit_algorithm="cd",
+                            positive_dict=True, positive_code=True,
+                            transform_algorithm="lasso_cd", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dl.fit(X)
+    assert dl.components_.min() >= 0
+    assert dl.transform(X).min() >= 0
+
+
+def test_dict_init_and_bad_init_shapes():
+    X = _faces_like()
+    D0 = np.random.RandomState(0).randn(5, X.shape[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dl = DictionaryLearning(5, alpha=0.1, max_iter=1, dict_init=D0).fit(X)
+    assert dl.components_.shape == (5, X.shape[1])
+    with pytest.raises(ValueError, match="dict_init has shape"):
+        DictionaryLearning(4, dict_init=D0).fit(X)
+    D0[1] = 0
+    with pytest.raises(ValueError, match="all-zero atoms"):
+        DictionaryLearning(5, dict_init=D0).fit(X)
+
+
+def test_learning_is_reproducible_and_samples():
+    X = _faces_like()
+    kw = dict(n_components=6, alpha=0.1, max_iter=5, batch_size=16, random_state=1)
+    a = DictionaryLearning(**kw).fit(X)
+    b = DictionaryLearning(**kw).fit(X)
+    np.testing.assert_array_equal(a.components_, b.components_)
+    assert a.sample(3, random_state=0).shape == (3, X.shape[1])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_learning_rejects_non_finite(bad):
+    X = _faces_like()
+    X[1, 1] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        DictionaryLearning(4).fit(X)
