@@ -219,7 +219,8 @@ def lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes
     positive : bool
         Constrain the codes to be non-negative (lasso only).
     max_steps : int
-        LAR steps (atoms added); n_atoms for the lasso.
+        LAR steps (atoms added); for the lasso, at least ``max_iter`` (the path
+        also removes atoms, so it may take more than n_atoms steps).
     max_iter : int
         Most steps (additions plus removals) per signal.
     codes : ndarray of shape (n_samples, n_atoms)

@@ -192,7 +192,9 @@ def sparse_encode(
         elif algorithm in ("lars", "lasso_lars"):
             lasso = algorithm == "lasso_lars"
             a = (1.0 if alpha is None else float(alpha)) if lasso else 0.0
-            steps = n_atoms if lasso else int(n_nonzero_coefs)
+            # LAR adds one atom per step; the lasso path also removes atoms, so
+            # only max_iter bounds its steps.
+            steps = int(max_iter) if lasso else int(n_nonzero_coefs)
             # scikit-learn's lars_path equality tolerance (float32 eps on alpha /
             # n_features), in the unscaled objective.
             tol_eq = n_features * float(np.finfo(np.float32).eps)
