@@ -20,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python benchmarks/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MODULES = ["benchmarks.bench_mixture"]
+MODULES = ["benchmarks.bench_mixture", "benchmarks.bench_decomposition"]
 
 
 def collect():
@@ -51,7 +51,7 @@ def to_markdown(rows, machine, seconds, quick, descriptions=None):
     for row in rows:
         by_bench.setdefault(row["benchmark"], []).append(row)
     for bench, group in by_bench.items():
-        keys = [k for k in group[0] if k != "benchmark"]
+        keys = [k for k in group[0] if k not in ("benchmark", "id")]
         lines += [f"## {bench}", ""]
         if descriptions and bench in descriptions:
             lines += [descriptions[bench], ""]
@@ -100,10 +100,19 @@ def main(argv=None):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         new_rows = fn(**kwargs)
         for row in new_rows:
+            row["id"] = name
             descriptions[row["benchmark"]] = _describe(fn)
         rows.extend(new_rows)
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
+    previous = out / "results.json"
+    if args.names and previous.exists():
+        # A partial run replaces its own benchmarks' rows and keeps the others.
+        saved = json.loads(previous.read_text())
+        kept = [r for r in saved["rows"] if r.get("id") not in names]
+        rows = kept + rows
+        descriptions = {**saved.get("descriptions", {}), **descriptions}
+        seconds += saved.get("seconds", 0.0) if kept else 0.0
     desc = machine()
     record = dict(machine=desc, seconds=seconds, quick=args.quick, rows=rows,
                   descriptions=descriptions)

@@ -18,7 +18,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import assert_all_finite, check_array, check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
@@ -367,10 +367,15 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return bound if k is None else k
 
     def _fit(self, X):
+        # The Gram solver finds NaN/inf from the diagonal of the Gram matrix it
+        # forms anyway, which saves a pass over X; the others check here.
         X = check_X(
-            self, X, reset=True, accept_sparse=["csr", "csc"], ensure_min_samples=2
+            self, X, reset=True, accept_sparse=["csr", "csc"], ensure_min_samples=2,
+            ensure_all_finite=False,
         )
         solver = self._choose_solver(X)
+        if solver != "covariance_eigh" or sp.issparse(X):
+            assert_all_finite(X.data if sp.issparse(X) else X, input_name="X")
         if sp.issparse(X) and solver in ("full", "covariance_eigh"):
             raise TypeError(
                 f"svd_solver={solver!r} does not support sparse input; use "
@@ -381,7 +386,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if sp.issparse(X):
             mean = np.asarray(X.mean(axis=0)).ravel().astype(X.dtype)
         else:
-            mean = X.mean(axis=0)
+            # A BLAS product (threaded) rather than NumPy's single-threaded sum.
+            mean = np.ones(n, dtype=X.dtype) @ X
+            mean /= n
         if solver == "full":
             spectrum, vt, total_var = self._fit_full(X, mean)
         elif solver == "covariance_eigh":
@@ -430,13 +437,15 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _fit_covariance_eigh(self, X, mean, k):
         n, d = X.shape
         n_exact = isinstance(k, numbers.Integral)
+        G = X.T @ X if n >= d else X @ X.T
+        if not np.all(np.isfinite(np.diagonal(G))):
+            # A sum of squares is inf/NaN exactly when its row or column has one.
+            assert_all_finite(X, input_name="X")
         if n >= d:
             # d x d scatter by one GEMM, centred afterwards (as scikit-learn does).
-            G = X.T @ X
             G -= n * np.outer(mean, mean).astype(X.dtype)
         else:
             # n x n Gram of the centred rows; centring folded in by rank-one terms.
-            G = X @ X.T
             a = X @ mean
             G -= a[:, None]
             G -= a[None, :]

@@ -33,7 +33,7 @@ from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_X, progress_bar
-from ..utils._numba import resolve_n_threads
+from ..utils._numba import resolve_n_threads, single_threaded_blas
 from ._cd import lasso_cd_gram
 from ._lars import lars_gram
 from ._omp import omp_gram
@@ -152,7 +152,14 @@ def sparse_encode(
     n_atoms = dictionary.shape[0]
     if positive and algorithm in ("omp", "lars"):
         raise ValueError(f"positive codes are not supported by algorithm={algorithm!r}")
-    cov = X @ dictionary.T
+    n_threads = resolve_n_threads(n_jobs)
+    if algorithm == "threshold" or n_threads == 1:
+        cov = X @ dictionary.T
+    else:
+        with single_threaded_blas():
+            cov = X @ dictionary.T
+            if gram is None:
+                gram = dictionary @ dictionary.T
     if algorithm == "threshold":
         a = 1.0 if alpha is None else float(alpha)
         code = np.sign(cov) * np.maximum(np.abs(cov) - a, 0)
@@ -165,7 +172,6 @@ def sparse_encode(
         gram = dictionary @ dictionary.T
     gram = np.ascontiguousarray(gram, dtype=X.dtype)
     cov = np.ascontiguousarray(cov)
-    n_threads = resolve_n_threads(n_jobs)
     n_blocks = min(n_samples, 8 * n_threads)
     code = np.zeros((n_samples, n_atoms), dtype=X.dtype)
     status = np.zeros(n_samples, dtype=np.int8)

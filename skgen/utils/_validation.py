@@ -22,7 +22,8 @@ __all__ = [
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
-def check_X(estimator, X, *, reset, accept_sparse=False, ensure_min_samples=1):
+def check_X(estimator, X, *, reset, accept_sparse=False, ensure_min_samples=1,
+            ensure_all_finite=True):
     """Validate ``X`` for ``estimator`` and keep float32 as float32.
 
     Parameters
@@ -38,6 +39,10 @@ def check_X(estimator, X, *, reset, accept_sparse=False, ensure_min_samples=1):
         Sparse formats accepted; accepted sparse input is converted to CSR.
     ensure_min_samples : int, default=1
         Minimum number of rows.
+    ensure_all_finite : bool, default=True
+        Check for NaN/inf here. A caller that passes False must detect them
+        itself (e.g. from a product it computes anyway, as PCA does from the
+        diagonal of X^T X).
 
     Returns
     -------
@@ -61,6 +66,7 @@ def check_X(estimator, X, *, reset, accept_sparse=False, ensure_min_samples=1):
         accept_sparse=accept_sparse,
         dtype=list(FLOAT_DTYPES),
         ensure_min_samples=ensure_min_samples,
+        ensure_all_finite=ensure_all_finite,
     )
     if sp.issparse(X):
         X = sp.csr_matrix(X)
