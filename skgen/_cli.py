@@ -31,12 +31,16 @@ class DataContext:
         Shape of one image, when the features are pixels.
     random_state : int
         Seed for every estimator.
+    X_train : ndarray of shape (n_samples, n_features) or None
+        The training split, for factories whose estimator is built from data
+        (SparseCoder's dictionary of training examples).
     """
 
     n_samples: int
     n_features: int
     image_shape: tuple
     random_state: int
+    X_train: np.ndarray = None
 
 
 @dataclass
@@ -60,6 +64,12 @@ class Comparison:
         ``score`` does not mean what the contract's ``score`` means.
     figures : callable or None
         ``figures(estimator, ctx, X_train, folder) -> list of (title, path)``.
+    metrics : dict of str to callable
+        Optional ``{label: metric(estimator, X_test) -> float}`` reported for the
+        estimator and every baseline (e.g. reconstruction error, mean non-zeros).
+    timed : {'fit', 'transform'}
+        What the seconds columns measure: ``fit`` on the training split, or
+        ``transform`` of the test split (for estimators whose work is coding).
     """
 
     name: str
@@ -68,6 +78,8 @@ class Comparison:
     data: str = "continuous"
     scorers: dict = field(default_factory=dict)
     figures: Callable = None
+    metrics: dict = field(default_factory=dict)
+    timed: str = "fit"
 
 
 def _gaussian_covariance(ctx):
@@ -151,6 +163,137 @@ def _make_bernoulli(ctx):
     return BernoulliMixture(N_COMPONENTS, binarize=None, random_state=ctx.random_state)
 
 
+# ---------------------------------------------------------------- decomposition
+def _n_pca(ctx):
+    return 20 if ctx.n_features <= 100 else 50
+
+
+def _make_pca(ctx):
+    from .decomposition import PCA
+
+    return PCA(_n_pca(ctx), random_state=ctx.random_state)
+
+
+def _make_sklearn_pca(ctx):
+    from sklearn.decomposition import PCA
+
+    return PCA(_n_pca(ctx), random_state=ctx.random_state)
+
+
+def _pca_figures(estimator, ctx, X_train, folder):
+    from .utils._plotting import plot_images
+
+    if ctx.image_shape is None:
+        return []
+    label = "eigenfaces" if ctx.image_shape == (64, 64) else "principal components"
+    path = folder / "PCA_components.png"
+    plot_images(estimator.components_[:20], ctx.image_shape, path,
+                title=f"PCA: {label} (first 20)")
+    figures = [(label, path)]
+    path = folder / "PCA_samples.png"
+    plot_images(np.clip(estimator.sample(20, random_state=0), 0, 1), ctx.image_shape,
+                path, title="probabilistic PCA: samples x = W z + mean + noise")
+    figures.append(("samples from the probabilistic PCA", path))
+    return figures
+
+
+# Sparse coding: a dictionary of training examples, OMP with a few non-zeros.
+N_NONZERO = 10
+
+
+def _example_dictionary(ctx):
+    n_atoms = min(2 * ctx.n_features, 256, ctx.n_samples)
+    rows = np.random.RandomState(ctx.random_state).choice(ctx.n_samples, n_atoms,
+                                                          replace=False)
+    D = ctx.X_train[np.sort(rows)]
+    return D / np.maximum(np.linalg.norm(D, axis=1, keepdims=True), 1e-12)
+
+
+def _make_sparse_coder(ctx):
+    from .decomposition import SparseCoder
+
+    return SparseCoder(_example_dictionary(ctx), transform_algorithm="omp",
+                       transform_n_nonzero_coefs=N_NONZERO)
+
+
+def _make_sklearn_sparse_coder(ctx):
+    from sklearn.decomposition import SparseCoder
+
+    return SparseCoder(_example_dictionary(ctx), transform_algorithm="omp",
+                       transform_n_nonzero_coefs=N_NONZERO)
+
+
+def _atoms(estimator):
+    return estimator.components_ if hasattr(estimator, "components_") else np.asarray(
+        estimator.dictionary)
+
+
+def _minus_objective(alpha):
+    """Score of the sparse-coding contract for estimators without one."""
+
+    def score(estimator, X):
+        code = estimator.transform(X)
+        R = X - code @ _atoms(estimator)
+        return -float(np.mean(0.5 * np.sum(R * R, axis=1) + alpha * np.abs(code).sum(1)))
+
+    return score
+
+
+def _relative_error(estimator, X):
+    code = estimator.transform(X)
+    return float(np.linalg.norm(X - code @ _atoms(estimator)) / np.linalg.norm(X))
+
+
+def _mean_nonzeros(estimator, X):
+    return float(np.mean(np.sum(estimator.transform(X) != 0, axis=1)))
+
+
+_SPARSE_METRICS = {"rel_error": _relative_error, "nonzeros": _mean_nonzeros}
+
+# Dictionary learning: batch below this many training samples, online above.
+DICT_ALPHA = 0.1
+ONLINE_ABOVE = 5000
+
+
+def _n_atoms(ctx):
+    return 32 if ctx.n_features <= 100 else 100
+
+
+def _dict_params(ctx):
+    params = dict(alpha=DICT_ALPHA, max_iter=10, random_state=ctx.random_state,
+                  transform_algorithm="lasso_lars")
+    if ctx.n_samples > ONLINE_ABOVE:
+        params.update(batch_size=256, tol=0)
+    return params
+
+
+def _make_dictionary_learning(ctx):
+    from .decomposition import DictionaryLearning
+
+    return DictionaryLearning(_n_atoms(ctx), **_dict_params(ctx))
+
+
+def _make_sklearn_dictionary_learning(ctx):
+    from sklearn.decomposition import DictionaryLearning, MiniBatchDictionaryLearning
+
+    params = _dict_params(ctx)
+    if "batch_size" in params:
+        return MiniBatchDictionaryLearning(_n_atoms(ctx), max_no_improvement=None,
+                                           **params)
+    return DictionaryLearning(_n_atoms(ctx), **params)
+
+
+def _atom_figures(estimator, ctx, X_train, folder):
+    from .utils._plotting import plot_images
+
+    if ctx.image_shape is None:
+        return []
+    path = folder / "DictionaryLearning_atoms.png"
+    plot_images(estimator.components_[:40], ctx.image_shape, path,
+                title="DictionaryLearning: learned atoms")
+    return [("learned dictionary atoms", path)]
+
+
 COMPARISONS = [
     Comparison(
         name="GaussianMixtureEM",
@@ -168,6 +311,30 @@ COMPARISONS = [
         data="binary",
         scorers={"independent Bernoulli (BernoulliNB)": _independent_bernoulli_score},
         figures=_mixture_figures,
+    ),
+    Comparison(
+        name="PCA",
+        make=_make_pca,
+        baselines={"PCA": _make_sklearn_pca},
+        figures=_pca_figures,
+    ),
+    Comparison(
+        name="SparseCoder",
+        make=_make_sparse_coder,
+        baselines={"SparseCoder": _make_sklearn_sparse_coder},
+        scorers={"SparseCoder": _minus_objective(0.0)},
+        metrics=_SPARSE_METRICS,
+        timed="transform",
+    ),
+    Comparison(
+        name="DictionaryLearning",
+        make=_make_dictionary_learning,
+        baselines={"DictionaryLearning (MiniBatch above 5000)":
+                   _make_sklearn_dictionary_learning},
+        scorers={"DictionaryLearning (MiniBatch above 5000)":
+                 _minus_objective(DICT_ALPHA)},
+        metrics=_SPARSE_METRICS,
+        figures=_atom_figures,
     ),
 ]
 
@@ -219,14 +386,24 @@ def load_data(name="digits", data_home=None, max_samples=None, random_state=0):
     return np.ascontiguousarray(X, dtype=np.float64), shape
 
 
-def _fit_and_score(estimator, X_train, X_test, scorer=None):
+def _fit_and_score(estimator, X_train, X_test, scorer=None, timed="fit"):
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         estimator.fit(X_train)
-    seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        if timed == "transform":
+            start = time.perf_counter()
+            estimator.transform(X_test)
+            seconds = time.perf_counter() - start
     score = scorer(estimator, X_test) if scorer is not None else estimator.score(X_test)
     return seconds, float(score)
+
+
+def _metrics(comp, estimator, X_test):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {label: float(fn(estimator, X_test)) for label, fn in comp.metrics.items()}
 
 
 def run_compare(X, image_shape, *, comparisons=None, report=None, random_state=0,
@@ -256,7 +433,9 @@ def run_compare(X, image_shape, *, comparisons=None, report=None, random_state=0
         One per (estimator, baseline) pair: ``estimator``, ``baseline``,
         ``fit_s``, ``baseline_fit_s`` (seconds), ``score``, ``baseline_score``
         (the contract's held-out score: mean log-likelihood in nats for the
-        mixtures), ``speedup`` (baseline seconds / ours) and ``score_diff``.
+        mixtures and PCA, minus the mean sparse-coding objective for sparse
+        coding), ``speedup`` (baseline seconds / ours), ``score_diff`` and
+        ``metrics`` (text: each extra metric, ours vs the baseline's).
     """
     from .utils import progress_bar
 
@@ -266,7 +445,8 @@ def run_compare(X, image_shape, *, comparisons=None, report=None, random_state=0
         "continuous": (X_train, X_test),
         "binary": ((X_train > 0.5).astype(np.float64), (X_test > 0.5).astype(np.float64)),
     }
-    ctx = DataContext(X_train.shape[0], X_train.shape[1], image_shape, random_state)
+    ctx = DataContext(X_train.shape[0], X_train.shape[1], image_shape, random_state,
+                      X_train)
     folder = Path(report) if report is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -277,13 +457,16 @@ def run_compare(X, image_shape, *, comparisons=None, report=None, random_state=0
             train, test = views[comp.data]
             ours = comp.make(ctx)
             bar.set_postfix_str(comp.name)
-            fit_s, score = _fit_and_score(ours, train, test)
+            fit_s, score = _fit_and_score(ours, train, test, timed=comp.timed)
+            ours_metrics = _metrics(comp, ours, test)
             bar.update()
             for label, make in comp.baselines.items():
                 bar.set_postfix_str(label)
+                baseline = make(ctx)
                 base_s, base_score = _fit_and_score(
-                    make(ctx), train, test, comp.scorers.get(label)
+                    baseline, train, test, comp.scorers.get(label), comp.timed
                 )
+                base_metrics = _metrics(comp, baseline, test)
                 bar.update()
                 rows.append(
                     dict(
@@ -295,6 +478,10 @@ def run_compare(X, image_shape, *, comparisons=None, report=None, random_state=0
                         baseline_score=base_score,
                         speedup=base_s / max(fit_s, 1e-12),
                         score_diff=score - base_score,
+                        metrics=", ".join(
+                            f"{k} {ours_metrics[k]:.4g} vs {base_metrics[k]:.4g}"
+                            for k in ours_metrics
+                        ),
                     )
                 )
             if folder is not None and comp.figures is not None:
@@ -317,6 +504,7 @@ _COLUMNS = [
     ("score", 10, 3),
     ("baseline_score", 14, 3),
     ("score_diff", 10, 3),
+    ("metrics", 0, None),
 ]
 
 
@@ -354,7 +542,9 @@ def _markdown(rows, figures, ctx, folder):
         "",
         f"Training split: {ctx.n_samples} samples x {ctx.n_features} features. "
         "Scores are held-out means of each estimator's `score` (nats per sample for "
-        "mixtures; higher is better). speedup = baseline fit seconds / skgen fit seconds. "
+        "mixtures and PCA; minus the sparse-coding objective per sample for sparse "
+        "coding; higher is better). speedup = baseline seconds / skgen seconds, of `fit` "
+        "(SparseCoder: of `transform` on the test split, its dictionary being fixed). "
         "On the binary view, a Gaussian baseline's score is a log-density on a degenerate "
         "set, not a log-probability: it is not comparable with the Bernoulli models' "
         "scores, and is listed because it is what a scikit-learn user would try first.",

@@ -10,15 +10,20 @@ from skgen._cli import COMPARISONS, format_table, load_data, main, run_compare
 
 
 def test_compare_on_digits_prints_table_and_report(tmp_path, capsys):
-    assert main(["compare", "--report", str(tmp_path / "rep"), "--no-progress"]) == 0
+    assert main(["compare", "--report", str(tmp_path / "rep"), "--no-progress",
+                 "--max-samples", "500"]) == 0
     out = capsys.readouterr().out
     assert "GaussianMixtureEM" in out and "GaussianMixture" in out
     assert "BernoulliMixture" in out and "BernoulliNB" in out
+    for name in ("PCA", "SparseCoder", "DictionaryLearning"):
+        assert f"\n{name} " in out
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "| estimator |" in report
     pngs = sorted(p.name for p in (tmp_path / "rep").glob("*.png"))
     assert "GaussianMixtureEM_bic.png" in pngs and "BernoulliMixture_means.png" in pngs
     assert "BernoulliMixture_samples.png" in pngs
+    assert {"PCA_components.png", "PCA_samples.png",
+            "DictionaryLearning_atoms.png"} <= set(pngs)
 
 
 def test_rows_hold_same_split_scores():
@@ -29,6 +34,18 @@ def test_rows_hold_same_split_scores():
     assert row["score"] == pytest.approx(row["baseline_score"], rel=1e-6)
     assert row["speedup"] == pytest.approx(row["baseline_fit_s"] / row["fit_s"])
     assert "GaussianMixtureEM" in format_table(rows)
+
+
+def test_decomposition_rows_match_their_baselines():
+    X, shape = load_data("digits", max_samples=400)
+    names = {"PCA", "SparseCoder", "DictionaryLearning"}
+    rows = run_compare(X, shape, comparisons=[c for c in COMPARISONS if c.name in names],
+                       progress=False)
+    assert [r["estimator"] for r in rows] == ["PCA", "SparseCoder", "DictionaryLearning"]
+    for row in rows:
+        # Same model or algorithm, same start, same split: the same held-out score.
+        assert row["score"] == pytest.approx(row["baseline_score"], rel=1e-6)
+    assert "rel_error" in rows[1]["metrics"] and "nonzeros" in rows[1]["metrics"]
 
 
 def test_python_dash_m(tmp_path):
@@ -51,5 +68,6 @@ def test_unknown_estimator_and_data(capsys):
 
 def test_compare_on_mnist(data_home, capsys):
     assert main(["compare", "--data", "mnist", "--data-home", str(data_home),
-                 "--max-samples", "3000", "--report", "", "--no-progress"]) == 0
+                 "--max-samples", "3000", "--report", "", "--no-progress",
+                 "--estimators", "BernoulliMixture", "PCA", "SparseCoder"]) == 0
     assert "784 features" in capsys.readouterr().out
