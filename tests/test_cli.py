@@ -3,7 +3,6 @@
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from skgen._cli import COMPARISONS, format_table, load_data, main, run_compare

@@ -46,8 +46,8 @@ def _cd_one(G, c, norm_sq, alpha, positive, max_iter, tol, z, q):
                 new = np.sign(rho) * max(abs(rho) - alpha, 0.0) / gjj
             d = new - zj
             if d != 0.0:
-                for l in range(K):
-                    q[l] += G[j, l] * d
+                for m in range(K):
+                    q[m] += G[j, m] * d
                 z[j] = new
             max_dz = max(max_dz, abs(d))
             max_z = max(max_z, abs(new))

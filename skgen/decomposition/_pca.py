@@ -68,8 +68,8 @@ def _minka_log_evidence(spectrum, rank, n_samples):
     # Determinant of the Hessian: pairs (i < rank, j > i).
     log_az = 0.0
     for a in range(rank):
-        diff = spectrum[a] - spectrum[a + 1 :]
-        inv = 1.0 / lam_hat[a + 1 :] - 1.0 / lam_hat[a]
+        diff = spectrum[a] - spectrum[a + 1:]
+        inv = 1.0 / lam_hat[a + 1:] - 1.0 / lam_hat[a]
         log_az += np.sum(np.log(diff * inv)) + (d - a - 1) * log(n_samples)
     return log_pu + log_pl + log_pv + log_pp - log_az / 2.0 - rank * log(n_samples) / 2.0
 
@@ -204,7 +204,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Training samples.
     n_features_in_ : int
         Features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when ``X`` had string column names.
 
     See Also
@@ -313,7 +313,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
+        X_new : ndarray of shape (n_samples, ``n_components_``)
             Projections onto the principal axes (whitened if ``whiten``).
         """
         X = self._fit(X)
@@ -517,8 +517,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
-            (X - mean_) @ components_.T, divided by sqrt(explained_variance_) if
+        X_new : ndarray of shape (n_samples, ``n_components_``)
+            (X - ``mean_``) @ ``components_``.T, divided by sqrt(``explained_variance_``) if
             ``whiten``.
 
         Raises
@@ -535,13 +535,13 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, ``n_components_``)
             Projections, as returned by ``transform``.
 
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features)
-            Z @ components_ + mean_ (re-scaled first if ``whiten``).
+            Z @ ``components_`` + ``mean_`` (re-scaled first if ``whiten``).
 
         Raises
         ------
@@ -576,8 +576,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         cov : ndarray of shape (n_features, n_features)
-            components_.T diag(max(explained_variance_ - noise_variance_, 0))
-            components_ + noise_variance_ I (Tipping & Bishop 1999, eq. 7). It
+            ``components_``.T diag(max(``explained_variance_`` - ``noise_variance_``, 0))
+            ``components_`` + ``noise_variance_`` I (Tipping & Bishop 1999, eq. 7). It
             does not depend on ``whiten``.
         """
         check_is_fitted(self)
@@ -594,7 +594,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         precision : ndarray of shape (n_features, n_features)
             Inverse of ``get_covariance()``: (I - V^T diag(1 - sigma^2 /
-            lambda) V) / sigma^2, with V = components_.
+            lambda) V) / sigma^2, with V = ``components_``.
         """
         check_is_fitted(self)
         inside, sigma2 = self._model_variances()
@@ -666,8 +666,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def sample(self, n_samples=1, random_state=None):
         """Draw samples from the fitted probabilistic PCA model.
 
-        x = W z + mean_ + sigma eps with z ~ N(0, I_k), eps ~ N(0, I_d) and W =
-        components_.T diag(sqrt(max(explained_variance_ - noise_variance_, 0))),
+        x = W z + ``mean_`` + sigma eps with z ~ N(0, I_k), eps ~ N(0, I_d) and W =
+        ``components_``.T diag(sqrt(max(``explained_variance_`` - ``noise_variance_``, 0))),
         so the samples have covariance ``get_covariance()`` (up to the variance
         floor described in the class notes).
 

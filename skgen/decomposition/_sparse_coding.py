@@ -454,7 +454,7 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
 
         Codes z_j ~ Laplace(0, b_j) independently, with b_j = ``code_scale_[j]``
         the maximum-likelihood scale of atom j's codes on the training data
-        (mean |z_j|); x = z D + e with e ~ N(0, ``noise_variance_`` I), the
+        (the mean absolute code); x = z D + e with e ~ N(0, ``noise_variance_`` I), the
         mean squared training residual.
 
         Parameters
@@ -701,7 +701,7 @@ split_sign, positive_code, transform_max_iter
         Mean squared training residual per feature (for ``sample``).
     n_features_in_ : int
         Features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when ``X`` had string column names.
 
     See Also
