@@ -5,6 +5,7 @@ import platform
 import statistics
 import time
 import tracemalloc
+import warnings
 
 
 def time_alternating(candidates, repeats=3):
@@ -70,3 +71,14 @@ def machine():
         f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB; Python {platform.python_version()}, "
         f"NumPy {np.__version__}, SciPy {scipy.__version__}, scikit-learn {sklearn.__version__}"
     )
+
+
+def quiet(fn):
+    """``fn`` wrapped so that the warnings it raises (convergence, etc.) are hidden."""
+
+    def wrapped():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn()
+
+    return wrapped

@@ -3,7 +3,6 @@ coding vs scikit-learn's sparse_encode, dictionary learning vs scikit-learn's ba
 and mini-batch learners. Each reports seconds side by side, the ratio, and the
 quality figure next to it."""
 
-import warnings
 
 import numpy as np
 from scipy.stats import multivariate_normal
@@ -15,16 +14,7 @@ from sklearn.decomposition import sparse_encode as sk_sparse_encode
 from skgen import PCA, DictionaryLearning
 from skgen.decomposition import sparse_encode
 
-from ._common import time_alternating
-
-
-def _quiet(fn):
-    def wrapped():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return fn()
-
-    return wrapped
+from ._common import quiet, time_alternating
 
 
 def _low_rank(n, d, seed=0):
@@ -103,7 +93,7 @@ def bench_pca_score(quick=False, data_home=None):
         ref = SkPCA(50, random_state=0).fit(X)
         seconds, scores = time_alternating(
             {"ours": lambda: ours.score_samples(X),
-             "sklearn": _quiet(lambda: ref.score_samples(X))},
+             "sklearn": quiet(lambda: ref.score_samples(X))},
             repeats=3,
         )
         # Exact log-density of the same model for 200 samples (scipy, dense).
@@ -164,8 +154,8 @@ def bench_sparse_encode(quick=False):
                 {"ours": lambda: sparse_encode(X, D, algorithm=algorithm, **kw),
                  "ours_1thread": lambda: sparse_encode(X, D, algorithm=algorithm,
                                                        n_jobs=1, **kw),
-                 "sklearn": _quiet(lambda: sk_sparse_encode(X, D, algorithm=algorithm,
-                                                            **kw))},
+                 "sklearn": quiet(
+                     lambda: sk_sparse_encode(X, D, algorithm=algorithm, **kw))},
                 repeats=1 if quick else 3,
             )
             code = codes["ours"]
@@ -237,7 +227,7 @@ def bench_dictionary_learning(quick=False, data_home=None):
         }
         for mode, (ours, ref, name) in pairs.items():
             seconds, fitted = time_alternating(
-                {"ours": _quiet(ours), "ref": _quiet(ref)},
+                {"ours": quiet(ours), "ref": quiet(ref)},
                 repeats=1 if (quick or k >= 100) else 2,
             )
             rows.append(dict(

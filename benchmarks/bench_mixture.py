@@ -11,16 +11,7 @@ from sklearn.mixture import GaussianMixture
 
 from skgen import BernoulliMixture, GaussianMixtureEM
 
-from ._common import peak_memory, time_alternating
-
-
-def _quiet(fn):
-    def wrapped():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return fn()
-
-    return wrapped
+from ._common import peak_memory, quiet, time_alternating
 
 
 def bench_gaussian(quick=False):
@@ -51,11 +42,11 @@ def bench_gaussian(quick=False):
             ours = GaussianMixtureEM(K, **params)
             ref = GaussianMixture(K, **params)
             seconds, fitted = time_alternating(
-                {"ours": _quiet(lambda: ours.fit(X)), "sklearn": _quiet(lambda: ref.fit(X))},
+                {"ours": quiet(lambda: ours.fit(X)), "sklearn": quiet(lambda: ref.fit(X))},
                 repeats=1 if quick else 3,
             )
-            peak = peak_memory(_quiet(lambda: GaussianMixtureEM(K, **params).fit(X)))
-            peak_ref = peak_memory(_quiet(lambda: GaussianMixture(K, **params).fit(X)))
+            peak = peak_memory(quiet(lambda: GaussianMixtureEM(K, **params).fit(X)))
+            peak_ref = peak_memory(quiet(lambda: GaussianMixture(K, **params).fit(X)))
             rows.append(
                 dict(
                     benchmark="GaussianMixtureEM vs sklearn GaussianMixture (full, K=20)",
@@ -150,7 +141,7 @@ def bench_bernoulli(quick=False, data_home=None):
         for it in (1, n_iter):
             for name, make in available.items():
                 Xin = X.astype(np.float64) if name == "StepMix" else X
-                fits[(name, it)] = _quiet(lambda make=make, it=it, Xin=Xin: make(it).fit(Xin))
+                fits[(name, it)] = quiet(lambda make=make, it=it, Xin=Xin: make(it).fit(Xin))
         seconds, fitted = time_alternating(fits, repeats=1 if quick else 2)
         per_iter = {
             name: max(seconds[(name, n_iter)] - seconds[(name, 1)], 1e-9) / (n_iter - 1)

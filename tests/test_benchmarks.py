@@ -30,3 +30,19 @@ def test_unknown_benchmark_rejected(tmp_path):
         cwd=ROOT, capture_output=True, text=True,
     )
     assert result.returncode != 0 and "unknown benchmarks" in result.stderr
+
+
+def test_run_quick_sparse_encode_merges(tmp_path):
+    for name in ("gaussian", "sparse_encode"):
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(tmp_path),
+             name],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        )
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    # The second partial run kept the first one's rows.
+    assert {row["id"] for row in rows} == {"gaussian", "sparse_encode"}
+    for row in rows:
+        if row["id"] == "sparse_encode":
+            assert row["ours_quality"] < 1e-8  # the same codes as scikit-learn
+            assert row["speedup"] > 0

@@ -101,12 +101,26 @@ def lasso_cd_gram(G, cov, norms_sq, alpha, positive, max_iter, tol, codes, statu
     n_blocks : int
         Blocks of consecutive signals shared out among the threads.
     """
-    n, K = cov.shape
+    n = cov.shape[0]
     for blk in prange(n_blocks):
-        start = blk * n // n_blocks
-        stop = (blk + 1) * n // n_blocks
-        q = np.empty(K, dtype=G.dtype)
-        for i in range(start, stop):
-            status[i] = _cd_one(
-                G, cov[i], norms_sq[i], alpha, positive, max_iter, tol, codes[i], q
-            )
+        _cd_block(G, cov, norms_sq, alpha, positive, max_iter, tol, codes, status,
+                  blk * n // n_blocks, (blk + 1) * n // n_blocks)
+
+
+@jit
+def _cd_block(G, cov, norms_sq, alpha, positive, max_iter, tol, codes, status, start,
+              stop):
+    """Signals ``start:stop`` in one thread."""
+    q = np.empty(cov.shape[1], dtype=G.dtype)
+    for i in range(start, stop):
+        status[i] = _cd_one(
+            G, cov[i], norms_sq[i], alpha, positive, max_iter, tol, codes[i], q
+        )
+
+
+@jit
+def lasso_cd_gram_serial(G, cov, norms_sq, alpha, positive, max_iter, tol, codes,
+                         status):
+    """:func:`lasso_cd_gram` in the calling thread, for small batches."""
+    _cd_block(G, cov, norms_sq, alpha, positive, max_iter, tol, codes, status, 0,
+              cov.shape[0])

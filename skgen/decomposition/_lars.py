@@ -232,23 +232,39 @@ def lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes
         Blocks of consecutive signals shared out among the threads; each block
         allocates its work arrays once.
     """
-    n, K = cov.shape
-    m = min(K, max(max_steps, 1))
+    n = cov.shape[0]
     for blk in prange(n_blocks):
-        start = blk * n // n_blocks
-        stop = (blk + 1) * n // n_blocks
-        c = np.empty(K, dtype=G.dtype)
-        prev = np.empty(K, dtype=G.dtype)
-        corr = np.empty(K, dtype=G.dtype)
-        L = np.zeros((m, m), dtype=G.dtype)
-        idx = np.empty(m, dtype=np.int64)
-        sign = np.empty(m, dtype=G.dtype)
-        ls = np.empty(m, dtype=G.dtype)
-        work = np.empty(m, dtype=G.dtype)
-        active = np.empty(K, dtype=np.bool_)
-        skipped = np.empty(K, dtype=np.bool_)
-        for i in range(start, stop):
-            status[i] = _lars_one(
-                G, cov[i], alpha, tol_eq, lasso, positive, max_steps, max_iter,
-                c, codes[i], prev, L, idx, sign, ls, work, corr, active, skipped,
-            )
+        _lars_block(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter,
+                    codes, status, blk * n // n_blocks, (blk + 1) * n // n_blocks)
+
+
+@jit
+def _lars_block(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes,
+                status, start, stop):
+    """Signals ``start:stop`` in one thread, with work arrays allocated once."""
+    K = cov.shape[1]
+    m = min(K, max(max_steps, 1))
+    c = np.empty(K, dtype=G.dtype)
+    prev = np.empty(K, dtype=G.dtype)
+    corr = np.empty(K, dtype=G.dtype)
+    L = np.zeros((m, m), dtype=G.dtype)
+    idx = np.empty(m, dtype=np.int64)
+    sign = np.empty(m, dtype=G.dtype)
+    ls = np.empty(m, dtype=G.dtype)
+    work = np.empty(m, dtype=G.dtype)
+    active = np.empty(K, dtype=np.bool_)
+    skipped = np.empty(K, dtype=np.bool_)
+    for i in range(start, stop):
+        status[i] = _lars_one(
+            G, cov[i], alpha, tol_eq, lasso, positive, max_steps, max_iter,
+            c, codes[i], prev, L, idx, sign, ls, work, corr, active, skipped,
+        )
+
+
+@jit
+def lars_gram_serial(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter,
+                     codes, status):
+    """:func:`lars_gram` in the calling thread, for batches too small to share
+    out."""
+    _lars_block(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes,
+                status, 0, cov.shape[0])

@@ -141,18 +141,32 @@ def omp_gram(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, n_blocks)
     per signal is O(n_atoms * s + s^2) for s selected atoms, plus the O(s^3)
     triangular solves.
     """
-    n, K = cov.shape
+    n = cov.shape[0]
     for blk in prange(n_blocks):
-        start = blk * n // n_blocks
-        stop = (blk + 1) * n // n_blocks
-        alpha = np.empty(K, dtype=G.dtype)
-        L = np.zeros((max_atoms, max_atoms), dtype=G.dtype)
-        idx = np.empty(max_atoms, dtype=np.int64)
-        gamma = np.empty(max_atoms, dtype=G.dtype)
-        work = np.empty(max_atoms, dtype=G.dtype)
-        active = np.empty(K, dtype=np.bool_)
-        for i in range(start, stop):
-            status[i] = _omp_one(
-                G, cov[i], norms_sq[i], max_atoms, tol, dep_tol, alpha, L, idx, gamma, work,
-                active, codes[i],
-            )
+        _omp_block(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status,
+                   blk * n // n_blocks, (blk + 1) * n // n_blocks)
+
+
+@jit
+def _omp_block(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, start, stop):
+    """Signals ``start:stop`` in one thread, with work arrays allocated once."""
+    K = cov.shape[1]
+    alpha = np.empty(K, dtype=G.dtype)
+    L = np.zeros((max_atoms, max_atoms), dtype=G.dtype)
+    idx = np.empty(max_atoms, dtype=np.int64)
+    gamma = np.empty(max_atoms, dtype=G.dtype)
+    work = np.empty(max_atoms, dtype=G.dtype)
+    active = np.empty(K, dtype=np.bool_)
+    for i in range(start, stop):
+        status[i] = _omp_one(
+            G, cov[i], norms_sq[i], max_atoms, tol, dep_tol, alpha, L, idx, gamma,
+            work, active, codes[i],
+        )
+
+
+@jit
+def omp_gram_serial(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status):
+    """:func:`omp_gram` in the calling thread, for batches too small to share out
+    (a parallel region costs more than a few hundred small codes)."""
+    _omp_block(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, 0,
+               cov.shape[0])

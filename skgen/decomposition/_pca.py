@@ -23,7 +23,8 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils import check_X, row_chunks
+from ..utils import check_X
+from ..utils._numba import jit
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized", "arpack")
 
@@ -72,6 +73,36 @@ def _minka_log_evidence(spectrum, rank, n_samples):
         inv = 1.0 / lam_hat[a + 1:] - 1.0 / lam_hat[a]
         log_az += np.sum(np.log(diff * inv)) + (d - a - 1) * log(n_samples)
     return log_pu + log_pl + log_pv + log_pp - log_az / 2.0 - rank * log(n_samples) / 2.0
+
+
+@jit(fastmath=True)  # guard-free sum of squares: reassociation only vectorises
+def _centered_sq_norms(X, mean):
+    """||x_i - mean||^2 per row in one pass over X, accumulated in float64.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    mean : ndarray of shape (n_features,), same dtype as X
+
+    Returns
+    -------
+    sq : ndarray of shape (n_samples,), float64
+    """
+    n, d = X.shape
+    out = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        acc = 0.0
+        for j in range(d):
+            c = X[i, j] - mean[j]
+            acc += c * c
+        out[i] = acc
+    return out
+
+
+def _project_rows(X, V):
+    """X @ V.T for C-ordered X, taken as (V @ X.T).T: OpenBLAS runs this
+    orientation of the skinny product about twice as fast (MNIST, k=50)."""
+    return (V @ X.T).T
 
 
 def _centered_operator(X, mean):
@@ -501,7 +532,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if sp.issparse(X):
             Z = X @ self.components_.T - self.mean_ @ self.components_.T
         else:
-            Z = (X - self.mean_) @ self.components_.T
+            Z = _project_rows(X, self.components_)
+            Z -= self.mean_ @ self.components_.T
         Z = np.asarray(Z)
         if self.whiten:
             Z /= np.sqrt(np.maximum(self.explained_variance_, np.finfo(Z.dtype).tiny))
@@ -635,15 +667,15 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         const = -0.5 * (d * np.log(2 * np.pi) + log_det)
         Vt = self.components_.T
         w = (1.0 / inside).astype(X.dtype)
-        out = np.empty(n, dtype=np.float64)
-        for rows in row_chunks(n, X.itemsize * (d + k)):
-            Xc = X[rows] - self.mean_
-            Z = Xc @ Vt
-            sq = np.einsum("ij,ij->i", Xc, Xc, dtype=np.float64)
-            zz = np.einsum("ij,ij->i", Z, Z, dtype=np.float64)
-            maha = (Z * Z) @ w
-            resid = np.maximum(sq - zz, 0.0) if k < d else 0.0
-            out[rows] = const - 0.5 * (maha + resid / sigma2)
+        # z = V x - V mean (as scikit-learn's transform) takes the product on X
+        # itself, no centred copy; ||x - mean||^2 comes from one fused pass.
+        Z = _project_rows(X, self.components_)
+        Z -= self.mean_ @ Vt
+        sq = _centered_sq_norms(X, self.mean_.astype(X.dtype, copy=False))
+        zz = np.einsum("ij,ij->i", Z, Z, dtype=np.float64)
+        maha = (Z * Z) @ w
+        resid = np.maximum(sq - zz, 0.0) if k < d else 0.0
+        out = const - 0.5 * (maha + resid / sigma2)
         return out
 
     def score(self, X, y=None):

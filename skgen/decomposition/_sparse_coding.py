@@ -29,17 +29,20 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import svd_flip
+from sklearn.utils.extmath import randomized_svd, svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_X, progress_bar
 from ..utils._numba import resolve_n_threads, single_threaded_blas
-from ._cd import lasso_cd_gram
-from ._lars import lars_gram
-from ._omp import omp_gram
+from ._cd import lasso_cd_gram, lasso_cd_gram_serial
+from ._lars import lars_gram, lars_gram_serial
+from ._omp import omp_gram, omp_gram_serial
 
 ALGORITHMS = ("omp", "lasso_lars", "lars", "lasso_cd", "threshold")
 _CD_TOL = 1e-8
+# Below this many signal-atom pairs a batch is coded in the calling thread: a
+# parallel region (and the BLAS/OpenMP threads it wakes) costs more than the work.
+_SERIAL_BELOW = 16384
 
 
 def check_dictionary(dictionary, dtype=None, name="dictionary"):
@@ -153,6 +156,8 @@ def sparse_encode(
     if positive and algorithm in ("omp", "lars"):
         raise ValueError(f"positive codes are not supported by algorithm={algorithm!r}")
     n_threads = resolve_n_threads(n_jobs)
+    if n_samples * n_atoms < _SERIAL_BELOW:
+        n_threads = 1
     if algorithm == "threshold" or n_threads == 1:
         cov = X @ dictionary.T
     else:
@@ -177,6 +182,7 @@ def sparse_encode(
     status = np.zeros(n_samples, dtype=np.int8)
     previous = numba.get_num_threads()
     numba.set_num_threads(n_threads)
+    serial = n_threads == 1
     try:
         if algorithm in ("omp", "lars"):
             if n_nonzero_coefs is None:
@@ -194,7 +200,11 @@ def sparse_encode(
             norms = np.einsum("ij,ij->i", X, X)
             # Dependence within a few hundred ulps of the data's precision.
             dep_tol = 100 * float(np.finfo(X.dtype).eps)
-            omp_gram(gram, cov, norms, max_atoms, tol, dep_tol, code, status, n_blocks)
+            if serial:
+                omp_gram_serial(gram, cov, norms, max_atoms, tol, dep_tol, code, status)
+            else:
+                omp_gram(gram, cov, norms, max_atoms, tol, dep_tol, code, status,
+                         n_blocks)
         elif algorithm in ("lars", "lasso_lars"):
             lasso = algorithm == "lasso_lars"
             a = (1.0 if alpha is None else float(alpha)) if lasso else 0.0
@@ -204,8 +214,12 @@ def sparse_encode(
             # scikit-learn's lars_path equality tolerance (float32 eps on alpha /
             # n_features), in the unscaled objective.
             tol_eq = n_features * float(np.finfo(np.float32).eps)
-            lars_gram(gram, cov, a, tol_eq, lasso, bool(positive), steps,
-                      int(max_iter), code, status, n_blocks)
+            args = (gram, cov, a, tol_eq, lasso, bool(positive), steps,
+                    int(max_iter), code, status)
+            if serial:
+                lars_gram_serial(*args)
+            else:
+                lars_gram(*args, n_blocks)
         elif algorithm == "lasso_cd":
             if init is not None:
                 code[:] = init
@@ -213,8 +227,12 @@ def sparse_encode(
             norms = np.einsum("ij,ij->i", X, X)
             # float32 cannot certify a gap below its own rounding of ||x||^2.
             tol = max(_CD_TOL, 10 * float(np.finfo(X.dtype).eps))
-            lasso_cd_gram(gram, cov, norms, a, bool(positive), int(max_iter), tol,
-                          code, status, n_blocks)
+            args = (gram, cov, norms, a, bool(positive), int(max_iter), tol, code,
+                    status)
+            if serial:
+                lasso_cd_gram_serial(*args)
+            else:
+                lasso_cd_gram(*args, n_blocks)
         else:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     finally:
@@ -292,25 +310,6 @@ def _update_dict(dictionary, X, code, A, B, positive, random_state):
             dictionary[j] = new
             delta[t] = new - old
     return n_replaced
-
-
-def _top_singular(X, k):
-    """Top-k singular values and right singular vectors of X, exactly, through
-    the eigendecomposition of the smaller Gram matrix (X X^T or X^T X)."""
-    n, d = X.shape
-    G = X @ X.T if n <= d else X.T @ X
-    m = G.shape[0]
-    w, V = linalg.eigh(G, subset_by_index=(m - k, m - 1), driver="evr",
-                       overwrite_a=True, check_finite=False)
-    w, V = np.maximum(w[::-1], 0), V[:, ::-1]
-    s = np.sqrt(w)
-    if n <= d:
-        Vt = V.T @ X
-        Vt /= np.where(s > 0, s, 1)[:, None]
-    else:
-        Vt = V.T
-    _, Vt = svd_flip(None, Vt, u_based_decision=False)
-    return s.astype(X.dtype), np.ascontiguousarray(Vt, dtype=X.dtype)
 
 
 def _objective(X, code, dictionary, alpha):
@@ -667,14 +666,15 @@ split_sign, positive_code, transform_max_iter
         Initial codes (batch, with ``dict_init``).
     dict_init : ndarray of shape (n_components, n_features) or None, default=None
         Initial dictionary; None: the top right singular vectors of X scaled by
-        their singular values, as scikit-learn does (LAPACK SVD for batch
-        learning, as scikit-learn's DictionaryLearning; for online learning the
-        exact top-k through the smaller Gram matrix, where scikit-learn's
-        MiniBatchDictionaryLearning uses a randomized SVD).
+        their singular values, as scikit-learn does: LAPACK SVD for batch
+        learning (as DictionaryLearning), randomized SVD with the same draws for
+        online learning (as MiniBatchDictionaryLearning), so that from the same
+        ``random_state`` both follow scikit-learn's iterates.
     verbose : bool, default=False
         Progress bar (tqdm, on stderr) with the objective.
     random_state : int, RandomState instance or None, default=None
-        Seeds the shuffling and the replacement of unused atoms.
+        Seeds the online start, the shuffling and the replacement of unused
+        atoms, in scikit-learn's order.
     positive_dict : bool, default=False
         Non-negative atoms.
     batch_size : int or None, default=None
@@ -810,7 +810,8 @@ split_sign, positive_code, transform_max_iter
             U, S, Vt = linalg.svd(X, full_matrices=False, check_finite=False)
             U, Vt = svd_flip(U, Vt)
         else:
-            S, Vt = _top_singular(X, min(k, n, d))
+            # scikit-learn's MiniBatchDictionaryLearning start, same draws.
+            _, S, Vt = randomized_svd(X, k, random_state=rng)
         D = S[:, None] * Vt
         if k <= D.shape[0]:
             D = D[:k]
@@ -908,16 +909,18 @@ split_sign, positive_code, transform_max_iter
                     Xb = X_train[batch]
                     code = self._learning_encode(Xb, D)
                     total += _objective(Xb, code, D, self.alpha)
-                    # Mairal et al. (2010) section 3.4.3 weights, as scikit-learn.
-                    if step < batch_size - 1:
-                        theta = (step + 1) * batch_size
+                    # Mairal et al. (2010) section 3.4.3 weights, as scikit-learn
+                    # computes them (with this batch's own size).
+                    m = len(Xb)
+                    if step < m - 1:
+                        theta = (step + 1) * m
                     else:
-                        theta = batch_size**2 + step + 1 - batch_size
-                    beta = (theta + 1 - batch_size) / (theta + 1)
+                        theta = m**2 + step + 1 - m
+                    beta = (theta + 1 - m) / (theta + 1)
                     A *= beta
-                    A += code.T @ code / len(Xb)
+                    A += code.T @ code / m
                     B *= beta
-                    B += Xb.T @ code / len(Xb)
+                    B += Xb.T @ code / m
                     old = D.copy() if self.tol > 0 else None
                     _update_dict(D, Xb, code, A, B, self.positive_dict, rng)
                     step += 1

@@ -225,3 +225,20 @@ def test_wrong_width_and_bad_sample_count():
         pca.inverse_transform(np.ones((3, 3)))
     with pytest.raises(ValueError, match="n_samples"):
         pca.sample(0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(0, 40), d=st.integers(1, 30), offset=st.floats(-1e3, 1e3),
+       seed=st.integers(0, 2**16))
+def test_centered_sq_norms_kernel_matches_numpy(n, d, offset, seed):
+    from skgen.decomposition._pca import _centered_sq_norms
+
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d) + offset
+    mean = X.mean(axis=0) if n else np.zeros(d)
+    np.testing.assert_allclose(_centered_sq_norms(X, mean),
+                               ((X - mean) ** 2).sum(axis=1), rtol=1e-12, atol=1e-12)
+    X32, m32 = X.astype(np.float32), mean.astype(np.float32)
+    np.testing.assert_allclose(_centered_sq_norms(X32, m32),
+                               ((X32.astype(np.float64) - m32) ** 2).sum(axis=1),
+                               rtol=1e-6, atol=1e-6)

@@ -365,7 +365,10 @@ def test_online_learning_reaches_batch_objective():
         return 0.5 * ((X - code @ D) ** 2).sum() + 0.1 * np.abs(code).sum()
 
     assert objective(online.components_) <= 1.10 * objective(batch.components_)
-    assert objective(online.components_) <= 1.02 * objective(ref.components_)
+    # Same start, same shuffling, same updates: scikit-learn's iterates.
+    assert objective(online.components_) == pytest.approx(objective(ref.components_),
+                                                          rel=1e-6)
+    np.testing.assert_allclose(online.components_, ref.components_, atol=1e-5)
     assert online.n_iter_ == 20 and online.n_steps_ == 20 * 10
     assert np.all(np.linalg.norm(online.components_, axis=1) <= 1 + 1e-12)
 
