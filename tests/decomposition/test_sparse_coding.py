@@ -414,3 +414,24 @@ def test_learning_rejects_non_finite(bad):
     X[1, 1] = bad
     with pytest.raises(ValueError, match="NaN|infinity"):
         DictionaryLearning(4).fit(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_learning_dtypes_and_orders(dtype, order, batch_size):
+    X = np.asarray(_faces_like(), dtype=dtype, order=order)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dl = DictionaryLearning(5, alpha=0.1, max_iter=3, batch_size=batch_size,
+                                random_state=0).fit(X)
+    assert dl.components_.dtype == dtype
+    assert dl.transform(X).dtype == dtype
+    assert np.all(np.isfinite(dl.error_))
+    ref = DictionaryLearning(5, alpha=0.1, max_iter=3, batch_size=batch_size,
+                             random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(np.ascontiguousarray(X, dtype=np.float64))
+    tol = 1e-3 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(dl.components_, ref.components_, atol=tol)
