@@ -142,7 +142,7 @@ def bench_sparse_encode(quick=False):
     """
     sizes = [1_000, 2_000] if quick else [1_000, 10_000]
     # Load the cached kernels and start numba's thread pool outside the timings.
-    X, D = _sparse_signals(50)
+    X, D = _sparse_signals(200)  # enough signals for the parallel kernels
     for algorithm in ("omp", "lasso_lars"):
         sparse_encode(X, D, algorithm=algorithm, n_nonzero_coefs=10, alpha=0.1)
     rows = []

@@ -158,9 +158,11 @@ def sparse_encode(
     n_threads = resolve_n_threads(n_jobs)
     if n_samples * n_atoms < _SERIAL_BELOW:
         n_threads = 1
-    if algorithm == "threshold" or n_threads == 1:
+    if algorithm == "threshold":
         cov = X @ dictionary.T
     else:
+        # One BLAS thread even before a serial kernel: OpenBLAS's workers keep
+        # spinning after a threaded call and slow the next parallel kernel.
         with single_threaded_blas():
             cov = X @ dictionary.T
             if gram is None:
@@ -180,9 +182,12 @@ def sparse_encode(
     n_blocks = min(n_samples, 8 * n_threads)
     code = np.zeros((n_samples, n_atoms), dtype=X.dtype)
     status = np.zeros(n_samples, dtype=np.int8)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
     serial = n_threads == 1
+    # Serial kernels need no thread count; changing the parallel team's size
+    # between calls makes OpenMP rebuild it (measured: +30% on 10000 codes).
+    previous = numba.get_num_threads()
+    if not serial and n_threads != previous:
+        numba.set_num_threads(n_threads)
     try:
         if algorithm in ("omp", "lars"):
             if n_nonzero_coefs is None:
@@ -236,7 +241,8 @@ def sparse_encode(
         else:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     finally:
-        numba.set_num_threads(previous)
+        if numba.get_num_threads() != previous:
+            numba.set_num_threads(previous)
     if algorithm in ("lasso_lars", "lasso_cd") and np.any(status == 2):
         warnings.warn(
             f"{algorithm} stopped at max_iter={max_iter} before converging on "
