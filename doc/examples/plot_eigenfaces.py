@@ -39,15 +39,15 @@ X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
 # %%
 # Held-out log-likelihood against the number of components: the probabilistic
 # model tells how many components the data supports.
-for k in (5, 20, 50, 100):
-    k = min(k, X_train.shape[0] - 1)
+k_max = min(X_train.shape) - 1
+for k in sorted({min(k, k_max) for k in (5, 20, 50, 100)}):
     pca = PCA(k, random_state=0).fit(X_train)
     print(f"{k:4d} components: {pca.explained_variance_ratio_.sum():.1%} of the "
           f"variance, held-out log-likelihood {pca.score(X_test):9.1f} nats")
 
 # %%
 # The first 15 eigenfaces, then faces drawn from the 50-component model.
-pca = PCA(min(50, X_train.shape[0] - 1), random_state=0).fit(X_train)
+pca = PCA(min(50, k_max), random_state=0).fit(X_train)
 samples = pca.sample(5, random_state=0)
 
 fig, axes = plt.subplots(4, 5, figsize=(7.5, 6.4))
