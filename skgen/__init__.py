@@ -18,10 +18,12 @@ ESTIMATORS = [
     "PCA",
     "SparseCoder",
     "DictionaryLearning",
+    "DenoisingAE",
+    "VAE",
 ]
 
 # name -> module, for estimators whose module imports JAX.
-_LAZY = {}
+_LAZY = {"DenoisingAE": ".neural", "VAE": ".neural"}
 
 __all__ = [*ESTIMATORS, "__version__"]
 

@@ -17,7 +17,13 @@ import skgen
 
 _RNG = np.random.RandomState(0)
 # Constructor arguments of estimators that have required parameters.
-REQUIRED_ARGS = {"SparseCoder": {"dictionary": _RNG.normal(size=(5, 3))}}
+REQUIRED_ARGS = {
+    "SparseCoder": {"dictionary": _RNG.normal(size=(5, 3))},
+    # Small networks and few epochs keep the checks' many fits quick.
+    "VAE": {"n_components": 2, "hidden_layer_sizes": (8,), "max_iter": 5,
+            "likelihood": "gaussian"},
+    "DenoisingAE": {"n_components": 2, "hidden_layer_sizes": (8,), "max_iter": 5},
+}
 ESTIMATORS = [getattr(skgen, name)(**REQUIRED_ARGS.get(name, {}))
               for name in skgen.ESTIMATORS]
 
@@ -54,7 +60,17 @@ _SPARSE_REASON = (
     "BernoulliMixture accepts CSR input; tests/mixture/test_bernoulli.py checks that "
     "sparse and dense input give the same fit."
 )
+_FLOAT32_REASON = (
+    "float32 network: a row's score agrees between batch sizes to ~2e-7 relative "
+    "(XLA picks different matmul kernels per shape), just above the check's 1e-7. "
+    "Noise is fixed per row (row_keys), so the difference is rounding only; "
+    "tests/neural/test_neural.py checks both invariances at 1e-5."
+)
 EXPECTED_FAILED_CHECKS = {
+    "VAE": {"check_methods_subset_invariance": _FLOAT32_REASON,
+            "check_methods_sample_order_invariance": _FLOAT32_REASON},
+    "DenoisingAE": {"check_methods_subset_invariance": _FLOAT32_REASON,
+                    "check_methods_sample_order_invariance": _FLOAT32_REASON},
     "BernoulliMixture": {
         "check_estimator_sparse_array": _SPARSE_REASON,
         "check_estimator_sparse_matrix": _SPARSE_REASON,
@@ -90,6 +106,8 @@ GRID = {
     "SparseCoder": {"transform_algorithm": ["lasso_lars"],
                     "transform_alpha": [0.05, 0.5]},
     "DictionaryLearning": {"n_components": [8, 16], "max_iter": [5]},
+    "VAE": {"n_components": [2, 4], "max_iter": [3]},
+    "DenoisingAE": {"n_components": [4, 8], "max_iter": [3]},
 }
 
 

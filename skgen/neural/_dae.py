@@ -1,0 +1,348 @@
+"""Denoising autoencoder (Vincent et al. 2008) in JAX, with the generative Markov
+chain of Bengio, Yao, Alain & Vincent (2013).
+
+Training corrupts x into x~ ~ C(x~ | x) and learns to reconstruct x from x~ with
+squared error or cross-entropy (Vincent et al. 2008, section 2.3). The trained
+reconstruction defines P(x | x~); alternating x~ ~ C(x~ | x) and x ~ P(x | x~)
+is a Markov chain whose stationary distribution estimates the data
+distribution (Bengio et al. 2013, algorithm 1).
+"""
+
+import numbers
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._networks import mlp_apply, mlp_init
+from ._training import BaseNeural, prng_key, register_model, row_keys
+
+
+class DAESpec(NamedTuple):
+    """Static description of a denoising autoencoder (the jit cache key)."""
+
+    model: str
+    n_components: int
+    hidden: tuple
+    activation: str
+    loss: str
+    corruption: str
+    noise_level: float
+    learning_rate: float
+    clip_norm: float
+
+
+def dae_init(spec, key, n_features):
+    """Encoder d -> hidden -> code, decoder code -> reversed hidden -> d."""
+    k_enc, k_dec = jax.random.split(key)
+    return {
+        "enc": mlp_init(k_enc, (n_features, *spec.hidden, spec.n_components),
+                        spec.activation),
+        "dec": mlp_init(k_dec, (spec.n_components, *spec.hidden[::-1], n_features),
+                        spec.activation),
+    }
+
+
+def corrupt(spec, key, X):
+    """x~ ~ C(x~ | x): additive Gaussian noise of std ``noise_level``; masking
+    (each feature zeroed with probability ``noise_level``); or salt-and-pepper
+    (each feature set to 0 or 1, equally likely, with probability
+    ``noise_level``)."""
+    if spec.corruption == "gaussian":
+        return X + spec.noise_level * jax.random.normal(key, X.shape, X.dtype)
+    k1, k2 = jax.random.split(key)
+    hit = jax.random.bernoulli(k1, spec.noise_level, X.shape)
+    if spec.corruption == "masking":
+        return jnp.where(hit, 0.0, X).astype(X.dtype)
+    salt = jax.random.bernoulli(k2, 0.5, X.shape).astype(X.dtype)
+    return jnp.where(hit, salt, X)
+
+
+def reconstruct(spec, params, X_tilde):
+    """Decoder output from a (corrupted) input: logits for 'bce', values for
+    'mse'."""
+    code = mlp_apply(params["enc"], X_tilde, spec.activation)
+    return mlp_apply(params["dec"], code, spec.activation)
+
+
+def reconstruction_loss(spec, X, out):
+    """Per-row loss of ``out`` against clean X, averaged over features."""
+    if spec.loss == "bce":
+        return jnp.mean(jax.nn.softplus(out) - X * out, axis=-1)
+    return jnp.mean((X - out) ** 2, axis=-1)
+
+
+def dae_loss(spec, params, X, key, kl_weight):
+    """Denoising loss per row: reconstruct clean X from C(X)."""
+    return reconstruction_loss(spec, X, reconstruct(spec, params, corrupt(spec, key, X)))
+
+
+register_model("dae", dae_loss, dae_init)
+
+
+@partial(jax.jit, static_argnames=("spec",))
+def _score_rows(spec, params, X, keys):
+    X_tilde = jax.vmap(lambda k, x: corrupt(spec, k, x))(keys, X)
+    return reconstruction_loss(spec, X, reconstruct(spec, params, X_tilde))
+
+
+@partial(jax.jit, static_argnames=("spec",))
+def _encode(spec, params, X):
+    return mlp_apply(params["enc"], X, spec.activation)
+
+
+@partial(jax.jit, static_argnames=("spec",))
+def _decode(spec, params, Z):
+    out = mlp_apply(params["dec"], Z, spec.activation)
+    return jax.nn.sigmoid(out) if spec.loss == "bce" else out
+
+
+@partial(jax.jit, static_argnames=("spec", "n_steps"))
+def _chain(spec, params, X0, key, sigma, n_steps):
+    """n_steps of x~ ~ C(x~ | x), x ~ P(x | x~) (Bengio et al. 2013, alg. 1)."""
+
+    def step(x, k):
+        k1, k2 = jax.random.split(k)
+        out = reconstruct(spec, params, corrupt(spec, k1, x))
+        if spec.loss == "bce":
+            x = jax.random.bernoulli(k2, jax.nn.sigmoid(out)).astype(x.dtype)
+        else:
+            x = out + sigma * jax.random.normal(k2, out.shape, out.dtype)
+        return x, None
+
+    x, _ = jax.lax.scan(step, X0, jax.random.split(key, n_steps))
+    return x
+
+
+class DenoisingAE(BaseNeural):
+    """Denoising autoencoder with the Bengio et al. (2013) sampling chain (JAX).
+
+    Parameters
+    ----------
+    n_components : int, default=32
+        Code size.
+    hidden_layer_sizes : tuple of int, default=(256,)
+        Encoder hidden widths; the decoder mirrors them.
+    activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
+        Between layers; the code and the output layer are affine.
+    corruption : {'gaussian', 'masking', 'salt_and_pepper'}, default='masking'
+        C(x~ | x); see ``noise_level``.
+    noise_level : float, default=0.25
+        Standard deviation ('gaussian') or probability per feature ('masking',
+        'salt_and_pepper', which needs noise_level <= 1).
+    loss : {'mse', 'bce'}, default='mse'
+        Mean squared error, or cross-entropy with a sigmoid output ('bce' needs
+        X in [0, 1]); both averaged over features.
+    batch_size, learning_rate_init, max_iter, tol, early_stopping, \
+validation_fraction, n_iter_no_change, warm_start, verbose, random_state, \
+device, clip_norm
+        As :class:`skgen.VAE`.
+
+    Attributes
+    ----------
+    params_ : dict
+        Encoder and decoder layers as NumPy arrays.
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+    validation_scores_ : list of float or None
+    best_loss_ : float
+    best_validation_score_ : float or None
+    n_iter_ : int
+    reconstruction_variance_ : float
+        Mean squared error of the reconstructions of the training data from
+        corrupted inputs: the variance of P(x | x~) for 'mse' sampling.
+    feature_range_ : ndarray of shape (2, n_features)
+        Per-feature minimum and maximum of the training data (chain starts).
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skgen import DenoisingAE
+    >>> X = load_digits().data / 16
+    >>> dae = DenoisingAE(n_components=8, hidden_layer_sizes=(32,), max_iter=3,
+    ...                   random_state=0).fit(X)
+    >>> dae.transform(X[:2]).shape
+    (2, 8)
+    """
+
+    _parameter_constraints = {
+        **BaseNeural._training_constraints,
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "corruption": [StrOptions({"gaussian", "masking", "salt_and_pepper"})],
+        "noise_level": [Interval(numbers.Real, 0, None, closed="left")],
+        "loss": [StrOptions({"mse", "bce"})],
+    }
+
+    def __init__(
+        self,
+        n_components=32,
+        *,
+        hidden_layer_sizes=(256,),
+        activation="relu",
+        corruption="masking",
+        noise_level=0.25,
+        loss="mse",
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        verbose=False,
+        random_state=None,
+        device="auto",
+        clip_norm=100.0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.corruption = corruption
+        self.noise_level = noise_level
+        self.loss = loss
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+        self.clip_norm = clip_norm
+
+    def _spec(self):
+        if self.corruption != "gaussian" and self.noise_level > 1:
+            raise ValueError(
+                f"noise_level={self.noise_level} is a probability for "
+                f"corruption={self.corruption!r} and must be at most 1"
+            )
+        return DAESpec(
+            "dae", int(self.n_components), self._hidden(), self.activation,
+            self.loss, self.corruption, float(self.noise_level),
+            float(self.learning_rate_init), float(self.clip_norm),
+        )
+
+    def _validate_values(self, X):
+        if self.loss == "bce" and X.size and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                f"loss='bce' needs X in [0, 1]; found values in [{X.min():g}, "
+                f"{X.max():g}]"
+            )
+
+    def _after_fit(self, X):
+        self.feature_range_ = np.stack([X.min(axis=0), X.max(axis=0)])
+        self.reconstruction_variance_ = float(
+            np.mean(self._score_losses(X)) if self.loss == "mse" else 0.0)
+
+    def _score_losses(self, X):
+        spec, params = self._spec(), self._device_params()
+        out = np.empty(X.shape[0], dtype=np.float64)
+        rows = max(1, (1 << 22) // max(X.shape[1], 1))
+        for s in range(0, X.shape[0], rows):
+            Xb = jnp.asarray(X[s:s + rows])
+            keys = row_keys(jax.random.PRNGKey(0), Xb)
+            out[s:s + rows] = np.asarray(_score_rows(spec, params, Xb, keys))
+        return out
+
+    def transform(self, X):
+        """The code of clean X (no corruption).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components), float32
+        """
+        X = self._check_fitted_input(X)
+        return np.asarray(_encode(self._spec(), self._device_params(), jnp.asarray(X)))
+
+    def inverse_transform(self, X):
+        """Decode codes: the reconstruction (sigmoid output for 'bce').
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features), float32
+        """
+        check_is_fitted(self, "params_")
+        Z = check_array(X, dtype=np.float32)
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} columns; expected n_components={self.n_components}"
+            )
+        self._ensure_device()
+        return np.asarray(_decode(self._spec(), self._device_params(), jnp.asarray(Z)))
+
+    def score(self, X, y=None):
+        """Minus the mean denoising loss: reconstruct clean X from C(X).
+
+        The corruption noise is fixed per row, so repeated calls agree.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Minus the mean per-sample loss (mean over features of the squared
+            error or cross-entropy); higher is better.
+        """
+        X = self._check_fitted_input(X)
+        return -float(np.mean(self._score_losses(X)))
+
+    def sample(self, n_samples=1, n_steps=50, random_state=None):
+        """Samples from the generative Markov chain of Bengio et al. (2013).
+
+        Starting from uniform noise within each feature's training range, each
+        step corrupts x and draws from the reconstruction distribution P(x |
+        x~): Bernoulli(sigmoid) for 'bce', N(reconstruction,
+        ``reconstruction_variance_``) for 'mse'.
+
+        Parameters
+        ----------
+        n_samples : int >= 1, default=1
+        n_steps : int >= 1, default=50
+            Chain steps.
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features), float32
+            The chains' states after ``n_steps``.
+
+        Raises
+        ------
+        ValueError
+            If ``n_samples`` or ``n_steps`` is not a positive integer.
+        """
+        check_is_fitted(self, "params_")
+        for name, value in (("n_samples", n_samples), ("n_steps", n_steps)):
+            if not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        rng = check_random_state(random_state)
+        lo, hi = self.feature_range_
+        X0 = (lo + (hi - lo) * rng.uniform(size=(n_samples, lo.shape[0])))
+        self._ensure_device()
+        key = prng_key(rng)
+        sigma = float(np.sqrt(self.reconstruction_variance_))
+        return np.asarray(_chain(self._spec(), self._device_params(),
+                                 jnp.asarray(X0, jnp.float32), key, sigma,
+                                 int(n_steps)))

@@ -1,0 +1,453 @@
+"""The one training loop of the neural estimators: optax, jit, device placement,
+early stopping.
+
+A model is described by a hashable ``spec`` (a NamedTuple of its static
+hyperparameters, with a ``model`` field naming it) and registers two pure
+functions here: ``loss(spec, params, X, key, kl_weight) -> (n,) per-sample
+losses`` for training and ``init(spec, key, n_features) -> params``. The jitted
+functions below are defined once, at module level, and keyed on the spec and
+the batch size (static arguments), so refits, clones and ``check_estimator``
+reuse their compilations. An epoch is one ``lax.scan`` over the shuffled
+mini-batches, with the whole training set on the device and one host sync (the
+epoch's mean loss) per epoch.
+"""
+
+import numbers
+import warnings
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils import check_X, progress_bar
+
+# model name -> (loss, init); filled by the model modules at import.
+MODELS = {}
+
+
+def register_model(name, loss, init):
+    """Make a model's pure functions known to the training loop.
+
+    Parameters
+    ----------
+    name : str
+        The ``spec.model`` value that selects them.
+    loss : callable
+        ``loss(spec, params, X, key, kl_weight) -> (n_samples,)`` per-sample
+        training losses (nats or squared units).
+    init : callable
+        ``init(spec, key, n_features) -> params`` pytree.
+    """
+    MODELS[name] = (loss, init)
+
+
+class TrainState(NamedTuple):
+    """Everything an epoch updates: parameters, optimiser state, PRNG key."""
+
+    params: Any
+    opt_state: Any
+    key: Any
+
+
+def make_optimizer(spec):
+    """Adam (Kingma & Ba 2015) after clipping the global gradient norm.
+
+    Parameters
+    ----------
+    spec : NamedTuple
+        Has ``learning_rate`` and ``clip_norm``.
+
+    Returns
+    -------
+    optimizer : optax.GradientTransformation
+    """
+    return optax.chain(optax.clip_by_global_norm(spec.clip_norm),
+                       optax.adam(spec.learning_rate))
+
+
+def _mean_loss(params, spec, X, key, kl_weight):
+    loss, _ = MODELS[spec.model]
+    return jnp.mean(loss(spec, params, X, key, kl_weight))
+
+
+def _step(spec, carry, X, kl_weight):
+    params, opt_state, key = carry
+    key, sub = jax.random.split(key)
+    value, grads = jax.value_and_grad(_mean_loss)(params, spec, X, sub, kl_weight)
+    updates, opt_state = make_optimizer(spec).update(grads, opt_state, params)
+    return (optax.apply_updates(params, updates), opt_state, key), value
+
+
+@partial(jax.jit, static_argnames=("spec", "batch_size"))
+def train_epoch(spec, batch_size, state, X, kl_weight):
+    """One epoch of mini-batch Adam over ``X`` in a shuffled order.
+
+    Parameters
+    ----------
+    spec : NamedTuple
+        Static model description.
+    batch_size : int
+        Rows per step; a last, smaller batch takes the remaining rows.
+    state : TrainState
+    X : jax.Array of shape (n_samples, n_features), float32, on the device.
+    kl_weight : float
+        Weight of the KL term (KL warm-up); ignored by models without one.
+
+    Returns
+    -------
+    state : TrainState
+    mean_loss : jax.Array, scalar
+        Mean per-sample training loss over the epoch.
+    """
+    n = X.shape[0]
+    key, perm_key = jax.random.split(state.key)
+    perm = jax.random.permutation(perm_key, n)
+    n_full = n // batch_size
+    batches = perm[: n_full * batch_size].reshape(n_full, batch_size)
+
+    def body(carry, idx):
+        return _step(spec, carry, X[idx], kl_weight)
+
+    carry, losses = jax.lax.scan(body, (state.params, state.opt_state, key), batches)
+    total = jnp.sum(losses) * batch_size
+    rest = n - n_full * batch_size
+    if rest:
+        carry, last = _step(spec, carry, X[perm[n_full * batch_size:]], kl_weight)
+        total = total + last * rest
+    return TrainState(*carry), total / n
+
+
+@partial(jax.jit, static_argnames=("spec",))
+def per_sample_loss(spec, params, X, key):
+    """Per-sample loss at full KL weight, for validation and scoring.
+
+    Returns
+    -------
+    loss : jax.Array of shape (n_samples,)
+    """
+    loss, _ = MODELS[spec.model]
+    return loss(spec, params, X, key, 1.0)
+
+
+def resolve_device(device):
+    """The JAX device for a ``device`` parameter.
+
+    Parameters
+    ----------
+    device : {'auto', 'cpu', 'gpu'}
+        'auto' takes the first GPU JAX sees, else the CPU.
+
+    Returns
+    -------
+    device : jax.Device
+
+    Raises
+    ------
+    ValueError
+        For 'gpu' when JAX sees no GPU (the message says how to install the
+        CUDA build).
+    """
+    if device in ("auto", "gpu"):
+        try:
+            gpus = jax.devices("gpu")
+        except RuntimeError:
+            gpus = []
+        if gpus:
+            return gpus[0]
+        if device == "gpu":
+            raise ValueError(
+                "device='gpu' but JAX sees no GPU (jax.devices('gpu') is empty); "
+                "install the CUDA build with pip install 'skgen[cuda]', or use "
+                "device='cpu' or 'auto'"
+            )
+    return jax.devices("cpu")[0]
+
+
+def prng_key(random_state):
+    """A JAX PRNG key from a scikit-learn ``random_state``.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    key : jax.Array
+        ``jax.random.key(random_state)`` for an int; otherwise a key seeded by a
+        draw from the RandomState (fresh entropy for None).
+    """
+    if isinstance(random_state, numbers.Integral):
+        seed = int(random_state)
+    else:
+        seed = int(check_random_state(random_state).randint(2**31 - 1))
+    return jax.random.PRNGKey(seed)
+
+
+def to_numpy(tree):
+    """A pytree of device arrays as NumPy arrays (picklable without JAX devices)."""
+    return jax.tree_util.tree_map(lambda a: np.array(a), tree)
+
+
+class BaseNeural(TransformerMixin, BaseEstimator):
+    """fit / partial_fit / early stopping shared by DenoisingAE and VAE.
+
+    Subclasses provide ``_spec()`` (the static, hashable model description),
+    ``_validate_values(X)`` (range checks) and the model-specific methods.
+    Training parameters follow scikit-learn's MLPRegressor.
+    """
+
+    _training_constraints = {
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions({"relu", "tanh", "logistic", "identity"})],
+        "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None,
+                                                      closed="left")],
+        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"auto", "cpu", "gpu"})],
+        "clip_norm": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
+    # ------------------------------------------------------------ helpers
+    def _hidden(self):
+        sizes = tuple(int(h) for h in np.atleast_1d(self.hidden_layer_sizes))
+        if any(h < 1 for h in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers, got "
+                f"{self.hidden_layer_sizes!r}"
+            )
+        return sizes
+
+    def _check_input(self, X, reset):
+        X = check_X(self, X, reset=reset)
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        self._validate_values(X)
+        return X
+
+    def _device_array(self, X):
+        return jax.device_put(jnp.asarray(X), self._device)
+
+    def _device_params(self):
+        return jax.device_put(self.params_, self._device)
+
+    def _kl_weight(self, epoch):
+        return 1.0
+
+    def _batch_size(self, n):
+        if self.batch_size == "auto":
+            return min(200, n)
+        return min(int(self.batch_size), n)
+
+    # ------------------------------------------------------------- fitting
+    def fit(self, X, y=None):
+        """Train on ``X`` for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (float32 on the device).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : estimator
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            On NaN/inf, values out of the range the likelihood or loss needs,
+            ``device='gpu'`` without a GPU, or a training loss that becomes
+            NaN/inf (the parameters of the last finite epoch are kept).
+
+        Warns
+        -----
+        ConvergenceWarning
+            When ``max_iter`` epochs end before the stopping rule is met.
+        """
+        self._validate_params()
+        return self._fit(X, incremental=False)
+
+    def partial_fit(self, X, y=None):
+        """One epoch on ``X``, starting from the current parameters if fitted.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : estimator
+
+        Raises
+        ------
+        ValueError
+            As ``fit``, and when ``X`` has a different number of features than
+            the data seen before.
+        """
+        if not hasattr(self, "params_"):
+            self._validate_params()
+        return self._fit(X, incremental=True)
+
+    def _fit(self, X, incremental):
+        first = not hasattr(self, "params_")
+        fresh = first or not (incremental or self.warm_start)
+        X = self._check_input(X, reset=fresh)
+        if X.shape[0] < 2:
+            raise ValueError(f"n_samples={X.shape[0]}: at least 2 samples are needed")
+        self._device = resolve_device(self.device)
+        spec = self._spec()
+        loss_fn, init_fn = MODELS[spec.model]
+        optimizer = make_optimizer(spec)
+        if fresh:
+            key = prng_key(self.random_state)
+            key, init_key = jax.random.split(key)
+            params = init_fn(spec, init_key, X.shape[1])
+            params = self._adapt_init(params, X)
+            opt_state = optimizer.init(params)
+            self.loss_curve_ = []
+            self.validation_scores_ = [] if self.early_stopping else None
+            self.best_loss_ = np.inf
+            self.best_validation_score_ = -np.inf if self.early_stopping else None
+            self.n_iter_ = 0
+        else:
+            key = jnp.asarray(self._key)
+            params = self._device_params()
+            opt_state = jax.device_put(self._opt_state, self._device)
+        state = jax.device_put(TrainState(params, opt_state, key), self._device)
+
+        X_val = None
+        if self.early_stopping and not incremental:
+            X, X_val = train_test_split(
+                X, test_size=self.validation_fraction,
+                random_state=int(jax.random.randint(key, (), 0, 2**31 - 1)),
+            )
+            X_val = self._device_array(X_val)
+        X_dev = self._device_array(X)
+        batch_size = self._batch_size(X.shape[0])
+        epochs = 1 if incremental else self.max_iter
+        no_improve = 0
+        best = state.params
+        bar = progress_bar(total=epochs, desc=type(self).__name__,
+                           disable=None if self.verbose else True)
+        converged = False
+        with bar:
+            for _ in range(epochs):
+                previous = state
+                state, loss = train_epoch(spec, batch_size, state, X_dev,
+                                          self._kl_weight(self.n_iter_))
+                loss = float(loss)  # the epoch's one host sync
+                if not np.isfinite(loss):
+                    self._store(previous, spec)
+                    raise ValueError(
+                        f"the training loss became {loss} at epoch {self.n_iter_ + 1}; "
+                        "the parameters of the last finite epoch are kept. Lower "
+                        "learning_rate_init or clip_norm, or check the data scale."
+                    )
+                self.n_iter_ += 1
+                self.loss_curve_.append(loss)
+                bar.update()
+                bar.set_postfix(loss=f"{loss:.4g}")
+                if X_val is not None:
+                    val_key = jax.random.fold_in(state.key, 1)
+                    score = -float(jnp.mean(per_sample_loss(spec, state.params,
+                                                            X_val, val_key)))
+                    self.validation_scores_.append(score)
+                    if score > self.best_validation_score_ + self.tol:
+                        no_improve = 0
+                    else:
+                        no_improve += 1
+                    if score > self.best_validation_score_:
+                        self.best_validation_score_ = score
+                        best = state.params
+                else:
+                    no_improve = 0 if loss < self.best_loss_ - self.tol else no_improve + 1
+                self.best_loss_ = min(self.best_loss_, loss)
+                if not incremental and no_improve >= self.n_iter_no_change:
+                    converged = True
+                    break
+        if X_val is not None:
+            state = TrainState(best, state.opt_state, state.key)
+        self._store(state, spec)
+        if not incremental and not converged and self.max_iter > 1:
+            warnings.warn(
+                f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and "
+                "the optimisation has not converged yet", ConvergenceWarning,
+            )
+        self._after_fit(X)
+        return self
+
+    def _store(self, state, spec):
+        self.params_ = to_numpy(state.params)
+        self._opt_state = to_numpy(state.opt_state)
+        self._key = np.asarray(state.key)
+
+    def _adapt_init(self, params, X):
+        return params
+
+    def _after_fit(self, X):
+        pass
+
+    def _check_fitted_input(self, X):
+        check_is_fitted(self, "params_")
+        X = self._check_input(X, reset=False)
+        self._ensure_device()
+        return X
+
+    def _ensure_device(self):
+        if not hasattr(self, "_device"):
+            self._device = resolve_device(self.device)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_device", None)  # devices do not pickle; resolved again on use
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.non_deterministic = False
+        return tags
+
+
+@jax.jit
+def row_keys(key, X):
+    """One PRNG key per row, derived from the row's bits.
+
+    Scoring draws its noise from these, so a row's score does not depend on the
+    other rows in the batch or on their order (scikit-learn's invariance
+    checks), and repeated calls agree.
+
+    Parameters
+    ----------
+    key : jax.Array
+        Base key.
+    X : jax.Array of shape (n_samples, n_features), float32
+
+    Returns
+    -------
+    keys : jax.Array of shape (n_samples, 2)
+    """
+    bits = jax.lax.bitcast_convert_type(X, jnp.uint32)
+    weights = (jnp.arange(X.shape[1], dtype=jnp.uint32) * jnp.uint32(2654435761)
+               + jnp.uint32(97531))
+    h = jnp.sum(bits * weights, axis=1, dtype=jnp.uint32)
+    return jax.vmap(lambda s: jax.random.fold_in(key, s))(h)

@@ -1,0 +1,432 @@
+"""Variational autoencoder (Kingma & Welling 2014) in JAX.
+
+Generative model p(z) = N(0, I), p(x | z) Bernoulli(sigmoid(f(z))) or
+N(f(z), diag sigma^2); amortised Gaussian posterior q(z | x) = N(mu(x),
+diag sigma^2(x)). Training maximises the ELBO
+E_q[log p(x | z)] - beta * KL(q(z | x) || p(z)) (Kingma & Welling 2014, eq. 10)
+with the reparameterization z = mu + sigma * eps and the closed-form KL of their
+appendix B. Scoring can use the importance-weighted bound of Burda, Grosse &
+Salakhutdinov (2016, eq. 8), which tightens with the number of samples k.
+"""
+
+import math
+import numbers
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._networks import mlp_apply, mlp_init
+from ._training import BaseNeural, register_model, row_keys
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+class VAESpec(NamedTuple):
+    """Static description of a VAE (hashable: the jit cache key)."""
+
+    model: str
+    n_components: int
+    hidden: tuple
+    activation: str
+    likelihood: str
+    sigma: float  # fixed std of the Gaussian likelihood; -1: learned per dimension
+    beta: float
+    learning_rate: float
+    clip_norm: float
+
+
+def vae_init(spec, key, n_features):
+    """Encoder d -> hidden -> 2L, decoder L -> reversed hidden -> d, and for a
+    learned Gaussian variance one log-std per feature (start: 0)."""
+    k_enc, k_dec = jax.random.split(key)
+    L = spec.n_components
+    params = {
+        "enc": mlp_init(k_enc, (n_features, *spec.hidden, 2 * L), spec.activation),
+        "dec": mlp_init(k_dec, (L, *spec.hidden[::-1], n_features), spec.activation),
+    }
+    if spec.likelihood == "gaussian" and spec.sigma < 0:
+        params["log_sigma"] = jnp.zeros((n_features,), jnp.float32)
+    return params
+
+
+def encode(spec, params, X):
+    """Posterior mean and log-variance, each (n, n_components)."""
+    h = mlp_apply(params["enc"], X, spec.activation)
+    return h[..., : spec.n_components], h[..., spec.n_components:]
+
+
+def decode(spec, params, Z):
+    """Decoder output: logits (Bernoulli) or means (Gaussian), (..., d)."""
+    return mlp_apply(params["dec"], Z, spec.activation)
+
+
+def log_likelihood(spec, params, X, out):
+    """log p(x | z) summed over features, nats; broadcasts X against out."""
+    if spec.likelihood == "bernoulli":
+        return jnp.sum(X * out - jax.nn.softplus(out), axis=-1)
+    log_sigma = params["log_sigma"] if spec.sigma < 0 else jnp.log(spec.sigma)
+    r = (X - out) * jnp.exp(-log_sigma)
+    return jnp.sum(-0.5 * r * r - log_sigma - 0.5 * _LOG_2PI, axis=-1)
+
+
+def gaussian_kl(mu, logvar):
+    """KL(N(mu, diag exp(logvar)) || N(0, I)) per row, closed form (nats)."""
+    return 0.5 * jnp.sum(mu * mu + jnp.exp(logvar) - 1.0 - logvar, axis=-1)
+
+
+def vae_loss(spec, params, X, key, kl_weight):
+    """Minus the single-sample ELBO per row, the KL weighted by beta * kl_weight."""
+    mu, logvar = encode(spec, params, X)
+    eps = jax.random.normal(key, mu.shape, mu.dtype)
+    z = mu + jnp.exp(0.5 * logvar) * eps
+    rec = log_likelihood(spec, params, X, decode(spec, params, z))
+    return -(rec - spec.beta * kl_weight * gaussian_kl(mu, logvar))
+
+
+register_model("vae", vae_loss, vae_init)
+
+
+@partial(jax.jit, static_argnames=("spec",))
+def _elbo(spec, params, X, keys):
+    """Single-sample ELBO per row (analytic KL), noise from per-row keys."""
+    mu, logvar = encode(spec, params, X)
+    eps = jax.vmap(lambda k: jax.random.normal(k, (spec.n_components,)))(keys)
+    z = mu + jnp.exp(0.5 * logvar) * eps
+    rec = log_likelihood(spec, params, X, decode(spec, params, z))
+    return rec - gaussian_kl(mu, logvar)
+
+
+@partial(jax.jit, static_argnames=("spec", "k"))
+def _log_weights(spec, params, X, keys, k):
+    """log p(x, z_i) - log q(z_i | x) for k posterior draws per row, (n, k)."""
+    mu, logvar = encode(spec, params, X)
+    eps = jax.vmap(lambda key: jax.random.normal(key, (k, spec.n_components)))(keys)
+    z = mu[:, None, :] + jnp.exp(0.5 * logvar)[:, None, :] * eps
+    log_px = log_likelihood(spec, params, X[:, None, :], decode(spec, params, z))
+    log_pz = -0.5 * jnp.sum(z * z, axis=-1)
+    log_qz = -0.5 * jnp.sum(eps * eps + logvar[:, None, :], axis=-1)
+    return log_px + log_pz - log_qz  # the (2 pi) terms cancel
+
+
+class VAE(BaseNeural):
+    """Variational autoencoder with a Bernoulli or Gaussian decoder (JAX).
+
+    An MLP encoder gives q(z | x) = N(mu(x), diag sigma^2(x)); an MLP decoder
+    gives p(x | z). Training maximises the ELBO by Adam on mini-batches, with
+    the reparameterization z = mu + sigma * eps (Kingma & Welling 2014). With a
+    linear decoder and Gaussian likelihood the model is probabilistic PCA and
+    the ELBO is tight at the optimum (Lucas et al. 2019).
+
+    Parameters
+    ----------
+    n_components : int, default=20
+        Latent dimension.
+    hidden_layer_sizes : tuple of int, default=(512,)
+        Encoder hidden widths; the decoder mirrors them. () gives linear maps.
+    activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
+    likelihood : {'bernoulli', 'gaussian'}, default='bernoulli'
+        'bernoulli' needs X in [0, 1] (pixel intensities are the Bernoulli
+        means' targets); 'gaussian' has a learned per-feature variance, or the
+        fixed ``sigma``.
+    sigma : float > 0 or None, default=None
+        Fixed standard deviation of the Gaussian likelihood; None learns one per
+        feature.
+    beta : float >= 0, default=1.0
+        Weight of the KL term (beta-VAE; 1 is the ELBO).
+    kl_warmup : int >= 0, default=0
+        Epochs over which the KL weight rises linearly from 1/kl_warmup to 1.
+    n_importance_samples : int >= 1, default=1
+        k of ``score_samples``: 1 is the ELBO, k > 1 the importance-weighted
+        bound (Burda et al. 2016), which is at least the ELBO and grows with k.
+    batch_size : int or 'auto', default='auto'
+        Mini-batch rows; 'auto' is min(200, n_samples), as MLPRegressor.
+    learning_rate_init : float, default=1e-3
+        Adam step size.
+    max_iter : int, default=200
+        Epochs.
+    tol : float, default=1e-4
+        Improvement (nats per sample) below which an epoch counts as none.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` and stop on its ELBO; keep the best
+        parameters.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    warm_start : bool, default=False
+        ``fit`` continues from the current parameters.
+    verbose : bool, default=False
+        tqdm progress bar with the loss (one host sync per epoch).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the JAX PRNG key (initialisation, batches, noise).
+    device : {'auto', 'cpu', 'gpu'}, default='auto'
+        'auto' uses a GPU when JAX sees one.
+    clip_norm : float, default=100.0
+        Global gradient-norm clipping before Adam.
+
+    Attributes
+    ----------
+    params_ : dict
+        Encoder, decoder (lists of {'w', 'b'} NumPy arrays) and, for a learned
+        Gaussian variance, 'log_sigma' (n_features,).
+    loss_curve_ : list of float
+        Mean training loss (minus the ELBO, nats per sample) per epoch.
+    validation_scores_ : list of float or None
+        Validation ELBO per epoch with ``early_stopping``.
+    best_loss_ : float
+    best_validation_score_ : float or None
+    n_iter_ : int
+        Epochs run.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skgen import VAE
+    >>> X = load_digits().data / 16
+    >>> vae = VAE(n_components=2, hidden_layer_sizes=(64,), max_iter=5,
+    ...           random_state=0).fit(X)
+    >>> vae.transform(X[:3]).shape
+    (3, 2)
+    """
+
+    _parameter_constraints = {
+        **BaseNeural._training_constraints,
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "likelihood": [StrOptions({"bernoulli", "gaussian"})],
+        "sigma": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "beta": [Interval(numbers.Real, 0, None, closed="left")],
+        "kl_warmup": [Interval(numbers.Integral, 0, None, closed="left")],
+        "n_importance_samples": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=20,
+        *,
+        hidden_layer_sizes=(512,),
+        activation="relu",
+        likelihood="bernoulli",
+        sigma=None,
+        beta=1.0,
+        kl_warmup=0,
+        n_importance_samples=1,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        verbose=False,
+        random_state=None,
+        device="auto",
+        clip_norm=100.0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.likelihood = likelihood
+        self.sigma = sigma
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.n_importance_samples = n_importance_samples
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+        self.device = device
+        self.clip_norm = clip_norm
+
+    def _spec(self):
+        return VAESpec(
+            "vae", int(self.n_components), self._hidden(), self.activation,
+            self.likelihood, -1.0 if self.sigma is None else float(self.sigma),
+            float(self.beta), float(self.learning_rate_init), float(self.clip_norm),
+        )
+
+    def _validate_values(self, X):
+        if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                "likelihood='bernoulli' needs X in [0, 1]; found values in "
+                f"[{X.min():g}, {X.max():g}]"
+            )
+
+    def _kl_weight(self, epoch):
+        if self.kl_warmup > 0:
+            return min(1.0, (epoch + 1) / self.kl_warmup)
+        return 1.0
+
+    def _adapt_init(self, params, X):
+        # Start the decoder at the data mean: output bias = logit / value of the
+        # per-feature mean, log-std = log of the per-feature std.
+        mean = X.mean(axis=0)
+        if self.likelihood == "bernoulli":
+            p = np.clip(mean, 1e-3, 1 - 1e-3)
+            bias = np.log(p) - np.log1p(-p)
+        else:
+            bias = mean
+            if "log_sigma" in params:
+                params["log_sigma"] = jnp.asarray(
+                    np.log(np.maximum(X.std(axis=0), 1e-3)), jnp.float32)
+        params["dec"][-1]["b"] = jnp.asarray(bias, jnp.float32)
+        return params
+
+    # ------------------------------------------------------------ inference
+    def transform(self, X):
+        """Posterior means mu(x).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components), float32
+        """
+        X = self._check_fitted_input(X)
+        mu, _ = _encode_jit(self._spec(), self._device_params(), jnp.asarray(X))
+        return np.asarray(mu)
+
+    def inverse_transform(self, X):
+        """Decoder means for latent codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features), float32
+            sigmoid(logits) for the Bernoulli decoder, the mean for the Gaussian.
+        """
+        check_is_fitted(self, "params_")
+        Z = check_array(X, dtype=np.float32)
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} columns; expected n_components={self.n_components}"
+            )
+        self._ensure_device()
+        return np.asarray(_decode_mean(self._spec(), self._device_params(),
+                                       jnp.asarray(Z)))
+
+    def score_samples(self, X):
+        """ELBO, or importance-weighted bound, per sample (nats).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        bound : ndarray of shape (n_samples,), float64
+            ``n_importance_samples`` = 1: log p(x | z) - KL(q || p) with one draw
+            z ~ q(z | x) (noise fixed per row, so repeated calls agree);
+            k > 1: log (1/k) sum_i p(x, z_i) / q(z_i | x) (Burda et al. 2016).
+            Both are lower bounds on log p(x) in expectation.
+
+        Raises
+        ------
+        ValueError
+            On NaN/inf, out-of-range values, or a different feature count.
+        """
+        X = self._check_fitted_input(X)
+        return self._bound(X, self.n_importance_samples, jax.random.PRNGKey(0))
+
+    def _bound(self, X, k, key):
+        spec, params = self._spec(), self._device_params()
+        d = X.shape[1]
+        out = np.empty(X.shape[0], dtype=np.float64)
+        if k == 1:
+            rows = max(1, (1 << 22) // max(d, 1))
+            for s in range(0, X.shape[0], rows):
+                Xb = jnp.asarray(X[s:s + rows])
+                out[s:s + rows] = np.asarray(_elbo(spec, params, Xb, row_keys(key, Xb)))
+            return out
+        kc = min(k, 256)
+        rows = max(1, (1 << 22) // (kc * max(d, 1)))
+        for s in range(0, X.shape[0], rows):
+            Xb = jnp.asarray(X[s:s + rows])
+            keys = row_keys(key, Xb)
+            parts = []
+            for c, start in enumerate(range(0, k, kc)):
+                size = min(kc, k - start)
+                ck = jax.vmap(lambda kk: jax.random.fold_in(kk, c))(keys)
+                parts.append(np.asarray(_log_weights(spec, params, Xb, ck, size),
+                                        dtype=np.float64))
+            out[s:s + rows] = logsumexp(np.concatenate(parts, axis=1), axis=1) - np.log(k)
+        return out
+
+    def score(self, X, y=None):
+        """Mean of ``score_samples(X)`` (nats per sample).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def sample(self, n_samples=1, random_state=None, draw=False):
+        """Draw z ~ N(0, I) and decode.
+
+        Parameters
+        ----------
+        n_samples : int >= 1, default=1
+        random_state : int, RandomState instance or None, default=None
+        draw : bool, default=False
+            False returns decoder means; True draws from p(x | z) (0/1 pixels for
+            the Bernoulli decoder).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features), float32
+
+        Raises
+        ------
+        ValueError
+            If ``n_samples`` is not a positive integer.
+        """
+        check_is_fitted(self, "params_")
+        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        rng = check_random_state(random_state)
+        Z = rng.standard_normal((n_samples, self.n_components)).astype(np.float32)
+        means = self.inverse_transform(Z)
+        if not draw:
+            return means
+        if self.likelihood == "bernoulli":
+            return (rng.uniform(size=means.shape) < means).astype(np.float32)
+        std = (np.exp(self.params_["log_sigma"]) if self.sigma is None
+               else np.float32(self.sigma))
+        return (means + std * rng.standard_normal(means.shape)).astype(np.float32)
+
+
+@partial(jax.jit, static_argnames=("spec",))
+def _encode_jit(spec, params, X):
+    return encode(spec, params, X)
+
+
+@partial(jax.jit, static_argnames=("spec",))
+def _decode_mean(spec, params, Z):
+    out = decode(spec, params, Z)
+    return jax.nn.sigmoid(out) if spec.likelihood == "bernoulli" else out

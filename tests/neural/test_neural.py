@@ -1,0 +1,270 @@
+"""VAE and DenoisingAE: the bounds against closed forms, gradients, training loop
+behaviour, bad input."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+jax = pytest.importorskip("jax")
+import jax.numpy as jnp  # noqa: E402
+
+from skgen import VAE, DenoisingAE  # noqa: E402
+from skgen.neural._dae import DAESpec, corrupt  # noqa: E402
+from skgen.neural._vae import (  # noqa: E402
+    VAESpec,
+    gaussian_kl,
+    vae_init,
+    vae_loss,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return (load_digits().data[:400] / 16.0).astype(np.float32)
+
+
+def _quiet_fit(model, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X)
+
+
+def test_closed_form_kl_equals_monte_carlo():
+    rng = np.random.RandomState(0)
+    mu = rng.randn(3, 4).astype(np.float32)
+    logvar = (0.5 * rng.randn(3, 4)).astype(np.float32)
+    n = 400_000
+    eps = rng.randn(n, 3, 4)
+    z = mu + np.exp(0.5 * logvar) * eps
+    log_q = -0.5 * (eps**2 + logvar + np.log(2 * np.pi)).sum(-1)
+    log_p = -0.5 * (z**2 + np.log(2 * np.pi)).sum(-1)
+    mc = (log_q - log_p).mean(0)
+    se = (log_q - log_p).std(0) / np.sqrt(n)
+    closed = np.asarray(gaussian_kl(jnp.asarray(mu), jnp.asarray(logvar)))
+    assert np.all(np.abs(mc - closed) < 5 * se)
+
+
+def test_iwae_bound_above_elbo_and_grows_with_k(digits):
+    vae = _quiet_fit(VAE(4, hidden_layer_sizes=(32,), max_iter=15, random_state=0),
+                     digits)
+    X = digits[:100]
+    bounds = [vae.set_params(n_importance_samples=k).score(X) for k in (1, 10, 100)]
+    # Expected bounds increase with k (Burda et al. 2016, theorem 1); the
+    # per-sample noise over 100 rows is far below the gaps seen here (> 0.3 nat).
+    assert bounds[0] < bounds[1] < bounds[2]
+
+
+def _linear_gaussian_vae(X, max_iter):
+    return _quiet_fit(VAE(2, hidden_layer_sizes=(), likelihood="gaussian",
+                          max_iter=max_iter, batch_size=64, learning_rate_init=1e-2,
+                          random_state=0), X)
+
+
+def _exact_log_likelihood(vae, X):
+    """A linear Gaussian decoder x = W z + b + sigma eps is PPCA: closed form."""
+    W = vae.params_["dec"][0]["w"].astype(np.float64)  # (L, d)
+    b = vae.params_["dec"][0]["b"].astype(np.float64)
+    sigma2 = np.exp(2 * vae.params_["log_sigma"].astype(np.float64))
+    cov = W.T @ W + np.diag(sigma2)
+    return multivariate_normal(b, cov).logpdf(X)
+
+
+def test_linear_vae_elbo_below_exact_and_approaches_it():
+    rng = np.random.RandomState(0)
+    X = (rng.randn(2000, 2) @ rng.randn(2, 5) + 0.3 * rng.randn(2000, 5)).astype(
+        np.float32)
+    early = _linear_gaussian_vae(X, 2)
+    late = _linear_gaussian_vae(X, 150)
+    for vae in (early, late):
+        exact = _exact_log_likelihood(vae, X).mean()
+        # The ELBO averaged over many draws (importance bound with k=1 per draw).
+        elbo = np.mean([vae._bound(X, 1, jax.random.PRNGKey(s)).mean()
+                        for s in range(20)])
+        assert elbo <= exact + 0.01
+    gap_early = _exact_log_likelihood(early, X).mean() - early.score(X)
+    gap_late = _exact_log_likelihood(late, X).mean() - late.score(X)
+    # Lucas et al. (2019): at the optimum of a linear VAE the ELBO is tight.
+    assert gap_late < 0.1 and gap_late < gap_early
+
+
+def test_gradients_flow_through_reparameterization():
+    spec = VAESpec("vae", 2, (3,), "tanh", "gaussian", 1.0, 1.0, 1e-3, 100.0)
+    params = vae_init(spec, jax.random.PRNGKey(0), 4)
+    X = jnp.asarray(np.random.RandomState(0).rand(5, 4), jnp.float32)
+    key = jax.random.PRNGKey(1)
+
+    def f(p):
+        return jnp.mean(vae_loss(spec, p, X, key, 1.0))
+
+    grads = jax.grad(f)(params)
+    # Encoder weights reach the loss only through z = mu + sigma * eps.
+    g = np.asarray(grads["enc"][0]["w"])
+    assert np.abs(g).max() > 0
+    w = np.asarray(params["enc"][0]["w"])
+    h = 1e-2
+    for i, j in [(0, 0), (1, 2), (3, 1)]:
+        plus, minus = w.copy(), w.copy()
+        plus[i, j] += h
+        minus[i, j] -= h
+        p_plus = jax.tree_util.tree_map(lambda a: a, params)
+        p_minus = jax.tree_util.tree_map(lambda a: a, params)
+        p_plus["enc"][0]["w"] = jnp.asarray(plus)
+        p_minus["enc"][0]["w"] = jnp.asarray(minus)
+        fd = (float(f(p_plus)) - float(f(p_minus))) / (2 * h)
+        assert fd == pytest.approx(float(g[i, j]), rel=2e-2, abs=2e-4)
+
+
+def test_same_seed_same_model(digits):
+    a = _quiet_fit(VAE(3, hidden_layer_sizes=(16,), max_iter=3, random_state=7), digits)
+    b = _quiet_fit(VAE(3, hidden_layer_sizes=(16,), max_iter=3, random_state=7), digits)
+    np.testing.assert_array_equal(a.transform(digits), b.transform(digits))
+    assert a.loss_curve_ == b.loss_curve_
+
+
+@pytest.mark.parametrize("cls", [VAE, DenoisingAE])
+def test_invariance_to_batch_composition(cls, digits):
+    model = _quiet_fit(cls(n_components=3, hidden_layer_sizes=(16,), max_iter=2,
+                           random_state=0), digits)
+    X = digits[:50]
+    method = model.score_samples if cls is VAE else model.transform
+    full = method(X)
+    np.testing.assert_allclose(method(X[10:20]), full[10:20], rtol=1e-5, atol=1e-5)
+    order = np.random.RandomState(0).permutation(50)
+    np.testing.assert_allclose(method(X[order]), full[order], rtol=1e-5, atol=1e-5)
+
+
+def test_training_improves_and_records(digits):
+    vae = _quiet_fit(VAE(4, hidden_layer_sizes=(32,), max_iter=10, random_state=0,
+                         early_stopping=True, n_iter_no_change=20), digits)
+    assert len(vae.loss_curve_) == vae.n_iter_ == 10
+    assert len(vae.validation_scores_) == 10
+    assert vae.loss_curve_[-1] < vae.loss_curve_[0]
+    assert vae.best_validation_score_ == max(vae.validation_scores_)
+    before = vae.n_iter_
+    vae.partial_fit(digits)
+    assert vae.n_iter_ == before + 1
+
+
+def test_warm_start_continues(digits):
+    vae = _quiet_fit(VAE(4, hidden_layer_sizes=(16,), max_iter=3, random_state=0,
+                         warm_start=True), digits)
+    first = vae.loss_curve_[-1]
+    _quiet_fit(vae, digits)
+    assert vae.n_iter_ == 6 and vae.loss_curve_[3] < first + 1.0
+
+
+def test_pickled_model_has_numpy_parameters(digits):
+    vae = _quiet_fit(VAE(3, hidden_layer_sizes=(16,), max_iter=2, random_state=0),
+                     digits)
+    leaves = jax.tree_util.tree_leaves(vae.params_)
+    assert all(type(leaf) is np.ndarray for leaf in leaves)
+    restored = pickle.loads(pickle.dumps(vae))
+    np.testing.assert_array_equal(restored.transform(digits), vae.transform(digits))
+
+
+def test_samples(digits):
+    vae = _quiet_fit(VAE(3, hidden_layer_sizes=(16,), max_iter=2, random_state=0),
+                     digits)
+    means = vae.sample(7, random_state=0)
+    assert means.shape == (7, 64) and means.min() >= 0 and means.max() <= 1
+    draws = vae.sample(7, random_state=0, draw=True)
+    assert set(np.unique(draws)) <= {0.0, 1.0}
+    dae = _quiet_fit(DenoisingAE(4, hidden_layer_sizes=(16,), loss="bce", max_iter=2,
+                                 random_state=0), digits)
+    chain = dae.sample(5, n_steps=3, random_state=0)
+    assert chain.shape == (5, 64) and set(np.unique(chain)) <= {0.0, 1.0}
+    mse = _quiet_fit(DenoisingAE(4, hidden_layer_sizes=(16,), max_iter=2,
+                                 random_state=0), digits)
+    assert np.all(np.isfinite(mse.sample(5, n_steps=3, random_state=0)))
+
+
+@pytest.mark.parametrize("corruption", ["gaussian", "masking", "salt_and_pepper"])
+def test_corruption_processes(corruption):
+    spec = DAESpec("dae", 2, (4,), "relu", "mse", corruption, 0.3, 1e-3, 100.0)
+    X = jnp.full((400, 50), 0.5, jnp.float32)
+    Xt = np.asarray(corrupt(spec, jax.random.PRNGKey(0), X))
+    changed = Xt != 0.5
+    if corruption == "gaussian":
+        assert abs(Xt.std() - 0.3) < 0.01
+    elif corruption == "masking":
+        assert abs(changed.mean() - 0.3) < 0.01 and np.all(Xt[changed] == 0)
+    else:
+        # Hit with probability 0.3; a hit sets 0 or 1, never leaves 0.5.
+        assert abs(changed.mean() - 0.3) < 0.01
+        assert set(np.unique(Xt[changed])) == {0.0, 1.0}
+
+
+def test_dae_denoises(digits):
+    dae = _quiet_fit(DenoisingAE(16, hidden_layer_sizes=(64,), max_iter=60,
+                                 batch_size=32, random_state=0), digits)
+    # Better than predicting each pixel's mean, and than the corrupted input.
+    mean_mse = np.mean((digits - digits.mean(axis=0)) ** 2)
+    corrupted_mse = 0.25 * np.mean(digits**2)  # masking zeroes 25% of the pixels
+    assert -dae.score(digits) < 0.7 * min(mean_mse, corrupted_mse)
+    rec = dae.inverse_transform(dae.transform(digits))
+    assert np.mean((rec - digits) ** 2) < 0.7 * mean_mse
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("cls", [VAE, DenoisingAE])
+def test_non_finite(cls, bad, digits):
+    X = digits.copy()
+    X[3, 3] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        cls(max_iter=1).fit(X)
+
+
+def test_out_of_range_for_bernoulli_and_bce(digits):
+    X = digits * 2 - 0.5
+    with pytest.raises(ValueError, match=r"likelihood='bernoulli' needs X in \[0, 1\]; "
+                                         r"found values in \[-0.5, 1.5\]"):
+        VAE(max_iter=1).fit(X)
+    with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]"):
+        DenoisingAE(loss="bce", max_iter=1).fit(X)
+    _quiet_fit(VAE(2, hidden_layer_sizes=(8,), likelihood="gaussian", max_iter=1), X)
+
+
+def test_nan_loss_stops_with_clear_error(digits):
+    X = digits * 1e30
+    vae = VAE(2, hidden_layer_sizes=(8,), likelihood="gaussian", sigma=1.0, max_iter=3,
+              random_state=0)
+    with pytest.raises(ValueError, match="training loss became"):
+        vae.fit(X)
+    if hasattr(vae, "params_"):
+        assert all(np.all(np.isfinite(leaf))
+                   for leaf in jax.tree_util.tree_leaves(vae.params_))
+
+
+def test_gpu_without_gpu(digits):
+    try:
+        has_gpu = bool(jax.devices("gpu"))
+    except RuntimeError:
+        has_gpu = False
+    if has_gpu:
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError, match="device='gpu' but JAX sees no GPU"):
+        VAE(max_iter=1, device="gpu").fit(digits)
+
+
+def test_partial_fit_other_width(digits):
+    vae = VAE(2, hidden_layer_sizes=(8,)).partial_fit(digits)
+    with pytest.raises(ValueError, match="features"):
+        vae.partial_fit(digits[:, :10])
+
+
+def test_bad_parameters(digits):
+    with pytest.raises(ValueError, match="noise_level"):
+        DenoisingAE(corruption="masking", noise_level=1.5, max_iter=1).fit(digits)
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        VAE(hidden_layer_sizes=(0,), max_iter=1).fit(digits)
+    vae = _quiet_fit(VAE(2, hidden_layer_sizes=(8,), max_iter=1), digits)
+    with pytest.raises(ValueError, match="n_samples"):
+        vae.sample(0)
+    with pytest.raises(ValueError, match="n_components=2"):
+        vae.inverse_transform(np.zeros((2, 3)))
