@@ -14,7 +14,8 @@ def test_compare_on_digits_prints_table_and_report(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "GaussianMixtureEM" in out and "GaussianMixture" in out
     assert "BernoulliMixture" in out and "BernoulliNB" in out
-    for name in ("PCA", "SparseCoder", "DictionaryLearning"):
+    for name in ("PCA", "SparseCoder", "DictionaryLearning", "VAE", "VAE-bernoulli",
+                 "DenoisingAE"):
         assert f"\n{name} " in out
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "| estimator |" in report
@@ -22,7 +23,9 @@ def test_compare_on_digits_prints_table_and_report(tmp_path, capsys):
     assert "GaussianMixtureEM_bic.png" in pngs and "BernoulliMixture_means.png" in pngs
     assert "BernoulliMixture_samples.png" in pngs
     assert {"PCA_components.png", "PCA_samples.png",
-            "DictionaryLearning_atoms.png"} <= set(pngs)
+            "DictionaryLearning_atoms.png", "VAE_gaussian_samples.png",
+            "VAE_bernoulli_samples.png", "VAE_latent_map.png",
+            "DenoisingAE_pairs.png"} <= set(pngs)
 
 
 def test_rows_hold_same_split_scores():

@@ -26,6 +26,9 @@ from ._networks import mlp_apply, mlp_init
 from ._training import BaseNeural, register_model, row_keys
 
 _LOG_2PI = math.log(2 * math.pi)
+# Floor of a learned log-std: a constant feature would otherwise drive its
+# variance to 0 and the likelihood to +inf.
+LOG_SIGMA_MIN = math.log(1e-3)
 
 
 class VAESpec(NamedTuple):
@@ -71,7 +74,10 @@ def log_likelihood(spec, params, X, out):
     """log p(x | z) summed over features, nats; broadcasts X against out."""
     if spec.likelihood == "bernoulli":
         return jnp.sum(X * out - jax.nn.softplus(out), axis=-1)
-    log_sigma = params["log_sigma"] if spec.sigma < 0 else jnp.log(spec.sigma)
+    if spec.sigma < 0:
+        log_sigma = jnp.maximum(params["log_sigma"], LOG_SIGMA_MIN)
+    else:
+        log_sigma = jnp.log(spec.sigma)
     r = (X - out) * jnp.exp(-log_sigma)
     return jnp.sum(-0.5 * r * r - log_sigma - 0.5 * _LOG_2PI, axis=-1)
 
@@ -133,8 +139,9 @@ class VAE(BaseNeural):
     activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
     likelihood : {'bernoulli', 'gaussian'}, default='bernoulli'
         'bernoulli' needs X in [0, 1] (pixel intensities are the Bernoulli
-        means' targets); 'gaussian' has a learned per-feature variance, or the
-        fixed ``sigma``.
+        means' targets); 'gaussian' has a learned per-feature variance (its
+        standard deviation floored at 1e-3, so constant features stay finite), or
+        the fixed ``sigma``.
     sigma : float > 0 or None, default=None
         Fixed standard deviation of the Gaussian likelihood; None learns one per
         feature.
@@ -416,7 +423,8 @@ class VAE(BaseNeural):
             return means
         if self.likelihood == "bernoulli":
             return (rng.uniform(size=means.shape) < means).astype(np.float32)
-        std = (np.exp(self.params_["log_sigma"]) if self.sigma is None
+        std = (np.exp(np.maximum(self.params_["log_sigma"], LOG_SIGMA_MIN))
+               if self.sigma is None
                else np.float32(self.sigma))
         return (means + std * rng.standard_normal(means.shape)).astype(np.float32)
 
