@@ -9,6 +9,7 @@ fan_out)), or +-sqrt(2 / (fan_in + fan_out)) for the logistic activation.
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 ACTIVATIONS = {
     "relu": jax.nn.relu,
@@ -24,7 +25,7 @@ def mlp_init(key, sizes, activation="relu", dtype=jnp.float32):
     Parameters
     ----------
     key : jax.Array
-        PRNG key.
+        PRNG key (seeds the NumPy generator that draws the weights).
     sizes : sequence of int
         Widths, input first: (d_in, h_1, ..., d_out).
     activation : str, default='relu'
@@ -38,12 +39,14 @@ def mlp_init(key, sizes, activation="relu", dtype=jnp.float32):
         biases start at zero.
     """
     factor = 2.0 if activation == "logistic" else 6.0
+    # Drawn by NumPy from a seed taken off the key: the same weights for the same
+    # key, without compiling a JAX sampler for every new layer shape.
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).astype(np.uint32))
     params = []
-    keys = jax.random.split(key, len(sizes) - 1)
-    for k, fan_in, fan_out in zip(keys, sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         bound = (factor / (fan_in + fan_out)) ** 0.5
-        w = jax.random.uniform(k, (fan_in, fan_out), dtype, -bound, bound)
-        params.append({"w": w, "b": jnp.zeros((fan_out,), dtype)})
+        w = rng.uniform(-bound, bound, size=(fan_in, fan_out)).astype(dtype)
+        params.append({"w": jnp.asarray(w), "b": jnp.asarray(np.zeros(fan_out, dtype))})
     return params
 
 

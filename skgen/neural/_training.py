@@ -74,15 +74,17 @@ def make_optimizer(spec):
                        optax.adam(spec.learning_rate))
 
 
-def _mean_loss(params, spec, X, key, kl_weight):
+def _mean_loss(params, spec, X, weights, key, kl_weight):
     loss, _ = MODELS[spec.model]
-    return jnp.mean(loss(spec, params, X, key, kl_weight))
+    per_row = loss(spec, params, X, key, kl_weight)
+    return jnp.sum(weights * per_row) / jnp.sum(weights)
 
 
-def _step(spec, carry, X, kl_weight):
+def _step(spec, carry, X, weights, kl_weight):
     params, opt_state, key = carry
     key, sub = jax.random.split(key)
-    value, grads = jax.value_and_grad(_mean_loss)(params, spec, X, sub, kl_weight)
+    value, grads = jax.value_and_grad(_mean_loss)(params, spec, X, weights, sub,
+                                                  kl_weight)
     updates, opt_state = make_optimizer(spec).update(grads, opt_state, params)
     return (optax.apply_updates(params, updates), opt_state, key), value
 
@@ -91,12 +93,16 @@ def _step(spec, carry, X, kl_weight):
 def train_epoch(spec, batch_size, state, X, kl_weight):
     """One epoch of mini-batch Adam over ``X`` in a shuffled order.
 
+    The last batch is padded to ``batch_size`` with weight-0 rows, so one step
+    function serves every batch (one compiled step, not two) and the last step
+    is exactly a step on the remaining rows.
+
     Parameters
     ----------
     spec : NamedTuple
         Static model description.
     batch_size : int
-        Rows per step; a last, smaller batch takes the remaining rows.
+        Rows per step.
     state : TrainState
     X : jax.Array of shape (n_samples, n_features), float32, on the device.
     kl_weight : float
@@ -111,19 +117,20 @@ def train_epoch(spec, batch_size, state, X, kl_weight):
     n = X.shape[0]
     key, perm_key = jax.random.split(state.key)
     perm = jax.random.permutation(perm_key, n)
-    n_full = n // batch_size
-    batches = perm[: n_full * batch_size].reshape(n_full, batch_size)
+    n_batches = -(-n // batch_size)
+    pad = n_batches * batch_size - n
+    batches = jnp.concatenate([perm, perm[:pad]]).reshape(n_batches, batch_size)
+    weights = (jnp.arange(n_batches * batch_size) < n).astype(X.dtype).reshape(
+        n_batches, batch_size)
 
-    def body(carry, idx):
-        return _step(spec, carry, X[idx], kl_weight)
+    def body(carry, batch):
+        idx, w = batch
+        carry, value = _step(spec, carry, X[idx], w, kl_weight)
+        return carry, value * jnp.sum(w)
 
-    carry, losses = jax.lax.scan(body, (state.params, state.opt_state, key), batches)
-    total = jnp.sum(losses) * batch_size
-    rest = n - n_full * batch_size
-    if rest:
-        carry, last = _step(spec, carry, X[perm[n_full * batch_size:]], kl_weight)
-        total = total + last * rest
-    return TrainState(*carry), total / n
+    carry, totals = jax.lax.scan(body, (state.params, state.opt_state, key),
+                                 (batches, weights))
+    return TrainState(*carry), jnp.sum(totals) / n
 
 
 @partial(jax.jit, static_argnames=("spec",))
