@@ -134,6 +134,68 @@ def train_epoch(spec, batch_size, state, X, kl_weight):
 
 
 @partial(jax.jit, static_argnames=("spec",))
+def train_step(spec, state, X, weights, kl_weight):
+    """One Adam step on the batch ``X`` whose rows weigh ``weights`` (0 for
+    padding), for epochs run batch by batch.
+
+    Returns
+    -------
+    state : TrainState
+    loss : jax.Array, scalar
+        Weighted mean per-sample loss of the batch.
+    """
+    carry, value = _step(spec, (state.params, state.opt_state, state.key), X,
+                         weights, kl_weight)
+    return TrainState(*carry), value
+
+
+# Below this many rows an epoch runs as a Python loop over jitted steps on
+# batches padded to a fixed number of rows (weight-0 padding): the step then
+# compiles once per feature count, where a scanned epoch compiles once per data
+# shape, so the many small fits of a grid search or of check_estimator share
+# compilations. Above it the scanned epoch saves the per-step dispatch.
+SCAN_ROWS = 4096
+
+
+def run_epoch(spec, batch_size, state, X, X_host, kl_weight):
+    """One epoch: :func:`train_epoch` for large data, padded steps for small.
+
+    Parameters
+    ----------
+    spec, state, kl_weight
+        As :func:`train_epoch`.
+    batch_size : int
+        Rows per step (the padded batch size for small data).
+    X : jax.Array of shape (n_samples, n_features)
+        The training data on the device (used for large data).
+    X_host : ndarray of shape (n_samples, n_features)
+        The same data in host memory (batched on the host for small data).
+
+    Returns
+    -------
+    state : TrainState
+    mean_loss : jax.Array, scalar
+    """
+    n = X_host.shape[0]
+    if n >= SCAN_ROWS:
+        return train_epoch(spec, min(batch_size, n), state, X, kl_weight)
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(state.key)).astype(
+        np.uint32))
+    state = state._replace(key=jax.random.split(state.key)[0])
+    perm = rng.permutation(n)
+    n_batches = -(-n // batch_size)
+    perm = np.concatenate([perm, np.zeros(n_batches * batch_size - n, perm.dtype)])
+    weights = (np.arange(n_batches * batch_size) < n).astype(X_host.dtype)
+    total = 0.0
+    for b in range(n_batches):
+        rows = slice(b * batch_size, (b + 1) * batch_size)
+        state, value = train_step(spec, state, X_host[perm[rows]], weights[rows],
+                                  kl_weight)
+        total = total + value * weights[rows].sum()
+    return state, total / n
+
+
+@partial(jax.jit, static_argnames=("spec",))
 def per_sample_loss(spec, params, X, key):
     """Per-sample loss at full KL weight, for validation and scoring.
 
@@ -255,10 +317,10 @@ class BaseNeural(TransformerMixin, BaseEstimator):
     def _kl_weight(self, epoch):
         return 1.0
 
-    def _batch_size(self, n):
-        if self.batch_size == "auto":
-            return min(200, n)
-        return min(int(self.batch_size), n)
+    def _batch_size(self):
+        # MLPRegressor's 'auto' is min(200, n); small data is padded to 200 rows
+        # with weight-0 rows instead (see run_epoch), the same steps.
+        return 200 if self.batch_size == "auto" else int(self.batch_size)
 
     # ------------------------------------------------------------- fitting
     def fit(self, X, y=None):
@@ -349,7 +411,7 @@ class BaseNeural(TransformerMixin, BaseEstimator):
             )
             X_val = self._device_array(X_val)
         X_dev = self._device_array(X)
-        batch_size = self._batch_size(X.shape[0])
+        batch_size = self._batch_size()
         epochs = 1 if incremental else self.max_iter
         no_improve = 0
         best = state.params
@@ -359,8 +421,8 @@ class BaseNeural(TransformerMixin, BaseEstimator):
         with bar:
             for _ in range(epochs):
                 previous = state
-                state, loss = train_epoch(spec, batch_size, state, X_dev,
-                                          self._kl_weight(self.n_iter_))
+                state, loss = run_epoch(spec, batch_size, state, X_dev, X,
+                                        self._kl_weight(self.n_iter_))
                 loss = float(loss)  # the epoch's one host sync
                 if not np.isfinite(loss):
                     self._store(previous, spec)
