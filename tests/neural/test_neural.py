@@ -268,3 +268,12 @@ def test_bad_parameters(digits):
         vae.sample(0)
     with pytest.raises(ValueError, match="n_components=2"):
         vae.inverse_transform(np.zeros((2, 3)))
+
+
+def test_import_skgen_does_not_import_jax():
+    import subprocess
+    import sys
+
+    code = ("import sys, skgen; assert 'jax' not in sys.modules; "
+            "skgen.VAE; assert 'jax' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
