@@ -15,7 +15,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -279,13 +279,7 @@ device, clip_norm
         -------
         X_original : ndarray of shape (n_samples, n_features), float32
         """
-        check_is_fitted(self, "params_")
-        Z = check_array(X, dtype=np.float32)
-        if Z.shape[1] != self.n_components:
-            raise ValueError(
-                f"X has {Z.shape[1]} columns; expected n_components={self.n_components}"
-            )
-        self._ensure_device()
+        Z = self._check_codes(X)
         return np.asarray(_decode(self._spec(), self._device_params(), jnp.asarray(Z)))
 
     def score(self, X, y=None):

@@ -24,7 +24,7 @@ import optax
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -480,6 +480,17 @@ class BaseNeural(TransformerMixin, BaseEstimator):
         X = self._check_input(X, reset=False)
         self._ensure_device()
         return X
+
+    def _check_codes(self, X):
+        """Validate latent codes for ``inverse_transform``."""
+        check_is_fitted(self, "params_")
+        Z = check_array(X, dtype=np.float32)
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} columns; expected n_components={self.n_components}"
+            )
+        self._ensure_device()
+        return Z
 
     def _ensure_device(self):
         if not hasattr(self, "_device"):
