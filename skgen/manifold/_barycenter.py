@@ -1,0 +1,66 @@
+"""Barycentric (locally linear) reconstruction weights, in numba.
+
+Roweis & Saul (2000), "Nonlinear dimensionality reduction by locally linear
+embedding", Science 290, eqs. (1)-(2) and note 7: the weights w that
+reconstruct x from its neighbours y_j, minimising ||x - sum_j w_j y_j||^2 with
+sum_j w_j = 1, solve C w = 1 with the local Gram C_jl = (y_j - x).(y_l - x),
+regularised by reg * trace(C) on the diagonal, then normalised. Used by LLE's
+fit and its out-of-sample maps (transform, inverse_transform) and by the
+embeddings' inverse_transform.
+
+No scikit-learn imports here.
+"""
+
+import numpy as np
+from numba import prange
+
+from ..utils._numba import jit
+
+
+@jit
+def _weights_one(x, Y, nbrs, reg, out):
+    k = nbrs.shape[0]
+    d = x.shape[0]
+    Z = np.empty((k, d), dtype=Y.dtype)
+    for a in range(k):
+        for f in range(d):
+            Z[a, f] = Y[nbrs[a], f] - x[f]
+    C = Z @ Z.T
+    trace = 0.0
+    for a in range(k):
+        trace += C[a, a]
+    R = reg * trace if trace > 0 else reg
+    for a in range(k):
+        C[a, a] += R
+    w = np.linalg.solve(C, np.ones(k, dtype=Y.dtype))
+    total = w.sum()
+    for a in range(k):
+        out[a] = w[a] / total
+
+
+@jit(parallel=True)
+def barycenter_weights(X, Y, indices, reg, out):
+    """Reconstruction weights of each row of X from its neighbours in Y.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Points to reconstruct, C order.
+    Y : ndarray of shape (n_reference, n_features)
+        Reference points, C order, same dtype.
+    indices : ndarray of shape (n_samples, n_neighbors), int64
+        Rows of Y that reconstruct each row of X.
+    reg : float
+        Regularisation, as a fraction of the trace of the local Gram matrix
+        (an absolute amount when the trace is 0).
+    out : ndarray of shape (n_samples, n_neighbors)
+        Output: weights, each row summing to 1.
+
+    Notes
+    -----
+    Parallel over rows; one k x k solve per row (LAPACK through numba).
+    Raises numpy.linalg.LinAlgError (from the solve) only when reg = 0 and a
+    local Gram matrix is singular.
+    """
+    for i in prange(X.shape[0]):
+        _weights_one(X[i], Y, indices[i], reg, out[i])

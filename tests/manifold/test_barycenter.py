@@ -1,0 +1,56 @@
+"""The barycentric-weights kernel against a plain NumPy reference."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.neighbors import NearestNeighbors
+
+from skgen.manifold._barycenter import barycenter_weights
+
+
+def _reference(X, Y, indices, reg):
+    """Roweis & Saul's weights, one NumPy solve per point."""
+    W = np.empty(indices.shape)
+    for i, nbrs in enumerate(indices):
+        Z = Y[nbrs] - X[i]
+        C = Z @ Z.T
+        trace = np.trace(C)
+        C += np.eye(len(nbrs)) * (reg * trace if trace > 0 else reg)
+        w = np.linalg.solve(C, np.ones(len(nbrs)))
+        W[i] = w / w.sum()
+    return W
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 40), d=st.integers(1, 6), k=st.integers(1, 8),
+       reg=st.sampled_from([1e-3, 1e-1]), seed=st.integers(0, 2**16))
+def test_matches_numpy_reference(n, d, k, reg, seed):
+    rng = np.random.RandomState(seed)
+    Y = rng.randn(n + k, d)
+    X = rng.randn(n, d)
+    indices = np.stack([rng.choice(n + k, k, replace=False) for _ in range(n)])
+    out = np.empty((n, k))
+    barycenter_weights(X, Y, indices.astype(np.int64), reg, out)
+    np.testing.assert_allclose(out, _reference(X, Y, indices, reg), rtol=1e-9,
+                               atol=1e-9)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_reconstructs_points_in_the_span_of_their_neighbours():
+    # A point that is an affine combination of its neighbours is rebuilt (reg -> 0).
+    rng = np.random.RandomState(0)
+    Y = rng.randn(30, 5)
+    ind = NearestNeighbors(n_neighbors=8).fit(Y).kneighbors(Y[:10], 9)[1][:, 1:]
+    w_true = rng.dirichlet(np.ones(8), size=10)
+    X = np.einsum("ik,ikd->id", w_true, Y[ind])
+    out = np.empty((10, 8))
+    barycenter_weights(X, Y, ind.astype(np.int64), 1e-12, out)
+    np.testing.assert_allclose(np.einsum("ik,ikd->id", out, Y[ind]), X, atol=1e-6)
+
+
+def test_zero_trace_uses_absolute_regularisation():
+    Y = np.ones((4, 3))
+    X = np.ones((1, 3))
+    out = np.empty((1, 3))
+    barycenter_weights(X, Y, np.array([[0, 1, 2]], dtype=np.int64), 1e-3, out)
+    np.testing.assert_allclose(out, 1 / 3)
