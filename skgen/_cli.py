@@ -232,9 +232,10 @@ def _minus_objective(alpha):
     """Score of the sparse-coding contract for estimators without one."""
 
     def score(estimator, X):
-        code = estimator.transform(X)
-        R = X - code @ _atoms(estimator)
-        return -float(np.mean(0.5 * np.sum(R * R, axis=1) + alpha * np.abs(code).sum(1)))
+        from .decomposition._sparse_coding import objective_rows
+
+        return -float(np.mean(objective_rows(X, estimator.transform(X),
+                                             _atoms(estimator), alpha)))
 
     return score
 

@@ -456,7 +456,6 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.noise_variance_ = float(noise)
         self.n_components_ = int(k)
         self.n_samples_ = n
-        self._fit_solver = solver
         return X
 
     def _fit_full(self, X, mean):
@@ -533,12 +532,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ transforms
     def _project(self, X):
-        if sp.issparse(X):
-            Z = X @ self.components_.T - self.mean_ @ self.components_.T
-        else:
-            Z = _project_rows(X, self.components_)
-            Z -= self.mean_ @ self.components_.T
-        Z = np.asarray(Z)
+        Z = np.asarray(X @ self.components_.T if sp.issparse(X)
+                       else _project_rows(X, self.components_))
+        Z -= self.mean_ @ self.components_.T
         if self.whiten:
             Z /= np.sqrt(np.maximum(self.explained_variance_, np.finfo(Z.dtype).tiny))
         return Z

@@ -153,32 +153,37 @@ def sparse_encode(
     """
     n_samples, n_features = X.shape
     n_atoms = dictionary.shape[0]
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     if positive and algorithm in ("omp", "lars"):
         raise ValueError(f"positive codes are not supported by algorithm={algorithm!r}")
-    n_threads = resolve_n_threads(n_jobs)
-    if n_samples * n_atoms < _SERIAL_BELOW:
-        n_threads = 1
-    if algorithm == "threshold":
-        cov = X @ dictionary.T
-    else:
-        # One BLAS thread even before a serial kernel: OpenBLAS's workers keep
-        # spinning after a threaded call and slow the next parallel kernel.
-        with single_threaded_blas():
-            cov = X @ dictionary.T
-            if gram is None:
-                gram = dictionary @ dictionary.T
+    if algorithm in ("omp", "lars"):
+        if n_nonzero_coefs is None:
+            n_nonzero_coefs = int(min(max(n_features / 10, 1), n_atoms))
+        if n_nonzero_coefs > n_atoms:
+            raise ValueError(
+                f"n_nonzero_coefs={n_nonzero_coefs} is larger than the number of "
+                f"atoms ({n_atoms})"
+            )
     if algorithm == "threshold":
         a = 1.0 if alpha is None else float(alpha)
+        cov = X @ dictionary.T
         code = np.sign(cov) * np.maximum(np.abs(cov) - a, 0)
         if positive:
             np.clip(code, 0, None, out=code)
         return code
     if n_samples == 0:
         return np.zeros((0, n_atoms), dtype=X.dtype)
-    if gram is None:
-        gram = dictionary @ dictionary.T
+    n_threads = resolve_n_threads(n_jobs)
+    if n_samples * n_atoms < _SERIAL_BELOW:
+        n_threads = 1
+    # One BLAS thread even before a serial kernel: OpenBLAS's workers keep
+    # spinning after a threaded call and slow the next parallel kernel.
+    with single_threaded_blas():
+        cov = np.ascontiguousarray(X @ dictionary.T)
+        if gram is None:
+            gram = dictionary @ dictionary.T
     gram = np.ascontiguousarray(gram, dtype=X.dtype)
-    cov = np.ascontiguousarray(cov)
     n_blocks = min(n_samples, 8 * n_threads)
     code = np.zeros((n_samples, n_atoms), dtype=X.dtype)
     status = np.zeros(n_samples, dtype=np.int8)
@@ -189,14 +194,6 @@ def sparse_encode(
     if not serial and n_threads != previous:
         numba.set_num_threads(n_threads)
     try:
-        if algorithm in ("omp", "lars"):
-            if n_nonzero_coefs is None:
-                n_nonzero_coefs = int(min(max(n_features / 10, 1), n_atoms))
-            if n_nonzero_coefs > n_atoms:
-                raise ValueError(
-                    f"n_nonzero_coefs={n_nonzero_coefs} is larger than the number of "
-                    f"atoms ({n_atoms})"
-                )
         if algorithm == "omp":
             if alpha is None:
                 max_atoms, tol = int(n_nonzero_coefs), -1.0
@@ -225,7 +222,7 @@ def sparse_encode(
                 lars_gram_serial(*args)
             else:
                 lars_gram(*args, n_blocks)
-        elif algorithm == "lasso_cd":
+        else:  # lasso_cd
             if init is not None:
                 code[:] = init
             a = 1.0 if alpha is None else float(alpha)
@@ -238,8 +235,6 @@ def sparse_encode(
                 lasso_cd_gram_serial(*args)
             else:
                 lasso_cd_gram(*args, n_blocks)
-        else:
-            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     finally:
         if numba.get_num_threads() != previous:
             numba.set_num_threads(previous)
@@ -318,10 +313,30 @@ def _update_dict(dictionary, X, code, A, B, positive, random_state):
     return n_replaced
 
 
+def objective_rows(X, code, dictionary, alpha):
+    """1/2 ||x - z D||^2 + alpha ||z||_1 per row, in float64.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    code : ndarray of shape (n_samples, n_atoms)
+    dictionary : ndarray of shape (n_atoms, n_features)
+    alpha : float
+
+    Returns
+    -------
+    objective : ndarray of shape (n_samples,)
+        Squared units of X.
+    """
+    R = X - code @ dictionary.astype(code.dtype, copy=False)
+    obj = 0.5 * np.einsum("ij,ij->i", R, R, dtype=np.float64)
+    obj += alpha * np.abs(code).sum(axis=1, dtype=np.float64)
+    return obj
+
+
 def _objective(X, code, dictionary, alpha):
-    """1/2 ||X - code D||_F^2 + alpha ||code||_1 (summed over samples)."""
-    R = X - code @ dictionary
-    return 0.5 * float(np.einsum("ij,ij->", R, R)) + alpha * float(np.abs(code).sum())
+    """The learning objective summed over samples."""
+    return float(objective_rows(X, code, dictionary, alpha).sum())
 
 
 class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
@@ -425,11 +440,7 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         D = self._get_dictionary()
         X = check_X(self, X, reset=False)
         _check_width(X, D)
-        code = self._encode(X, D)
-        R = X - code @ D.astype(X.dtype, copy=False)
-        obj = 0.5 * np.einsum("ij,ij->i", R, R, dtype=np.float64)
-        obj += self._penalty() * np.abs(code).sum(axis=1, dtype=np.float64)
-        return -obj
+        return -objective_rows(X, self._encode(X, D), D, self._penalty())
 
     def score(self, X, y=None):
         """Minus the mean sparse-coding objective per sample.
@@ -860,7 +871,7 @@ split_sign, positive_code, transform_max_iter
         else:
             D, code = self._fit_online(X, k, rng)
         self.components_ = D
-        if code is None or code.shape[0] != X.shape[0]:
+        if code is None:
             code = self._learning_encode(X, D)
         self._fit_generative(X, code, D)
         return self

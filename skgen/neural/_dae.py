@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._networks import mlp_apply, mlp_init
-from ._training import BaseNeural, prng_key, register_model, row_keys
+from ._training import BaseNeural, prng_key, register_model
 
 
 class DAESpec(NamedTuple):
@@ -246,13 +246,8 @@ device, clip_norm
 
     def _score_losses(self, X):
         spec, params = self._spec(), self._device_params()
-        out = np.empty(X.shape[0], dtype=np.float64)
-        rows = max(1, (1 << 22) // max(X.shape[1], 1))
-        for s in range(0, X.shape[0], rows):
-            Xb = jnp.asarray(X[s:s + rows])
-            keys = row_keys(jax.random.PRNGKey(0), Xb)
-            out[s:s + rows] = np.asarray(_score_rows(spec, params, Xb, keys))
-        return out
+        return self._map_rows(X, lambda Xb, keys: _score_rows(spec, params, Xb, keys),
+                              jax.random.PRNGKey(0))
 
     def transform(self, X):
         """The code of clean X (no corruption).

@@ -166,8 +166,8 @@ def run_epoch(spec, batch_size, state, X, X_host, kl_weight):
         As :func:`train_epoch`.
     batch_size : int
         Rows per step (the padded batch size for small data).
-    X : jax.Array of shape (n_samples, n_features)
-        The training data on the device (used for large data).
+    X : jax.Array of shape (n_samples, n_features) or None
+        The training data on the device (used, and needed, for large data only).
     X_host : ndarray of shape (n_samples, n_features)
         The same data in host memory (batched on the host for small data).
 
@@ -384,7 +384,7 @@ class BaseNeural(TransformerMixin, BaseEstimator):
             raise ValueError(f"n_samples={X.shape[0]}: at least 2 samples are needed")
         self._device = resolve_device(self.device)
         spec = self._spec()
-        loss_fn, init_fn = MODELS[spec.model]
+        _, init_fn = MODELS[spec.model]
         optimizer = make_optimizer(spec)
         if fresh:
             key = prng_key(self.random_state)
@@ -410,7 +410,9 @@ class BaseNeural(TransformerMixin, BaseEstimator):
                 random_state=int(jax.random.randint(key, (), 0, 2**31 - 1)),
             )
             X_val = self._device_array(X_val)
-        X_dev = self._device_array(X)
+        # Small data is batched on the host (run_epoch); large data lives on the
+        # device for the scanned epoch.
+        X_dev = self._device_array(X) if X.shape[0] >= SCAN_ROWS else None
         batch_size = self._batch_size()
         epochs = 1 if incremental else self.max_iter
         no_improve = 0
@@ -425,7 +427,7 @@ class BaseNeural(TransformerMixin, BaseEstimator):
                                         self._kl_weight(self.n_iter_))
                 loss = float(loss)  # the epoch's one host sync
                 if not np.isfinite(loss):
-                    self._store(previous, spec)
+                    self._store(previous)
                     raise ValueError(
                         f"the training loss became {loss} at epoch {self.n_iter_ + 1}; "
                         "the parameters of the last finite epoch are kept. Lower "
@@ -455,7 +457,7 @@ class BaseNeural(TransformerMixin, BaseEstimator):
                     break
         if X_val is not None:
             state = TrainState(best, state.opt_state, state.key)
-        self._store(state, spec)
+        self._store(state)
         if not incremental and not converged and self.max_iter > 1:
             warnings.warn(
                 f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and "
@@ -464,7 +466,7 @@ class BaseNeural(TransformerMixin, BaseEstimator):
         self._after_fit(X)
         return self
 
-    def _store(self, state, spec):
+    def _store(self, state):
         self.params_ = to_numpy(state.params)
         self._opt_state = to_numpy(state.opt_state)
         self._key = np.asarray(state.key)
@@ -480,6 +482,21 @@ class BaseNeural(TransformerMixin, BaseEstimator):
         X = self._check_input(X, reset=False)
         self._ensure_device()
         return X
+
+    def _map_rows(self, X, fn, key, values_per_row=1):
+        """``fn(X_chunk, keys) -> (chunk,)`` over row chunks of X, with the
+        per-row keys of :func:`row_keys`; chunks hold about 4M values.
+
+        Returns
+        -------
+        out : ndarray of shape (n_samples,), float64
+        """
+        out = np.empty(X.shape[0], dtype=np.float64)
+        rows = max(1, (1 << 22) // (values_per_row * max(X.shape[1], 1)))
+        for s in range(0, X.shape[0], rows):
+            Xb = jnp.asarray(X[s:s + rows])
+            out[s:s + rows] = np.asarray(fn(Xb, row_keys(key, Xb)), dtype=np.float64)
+        return out
 
     def _check_codes(self, X):
         """Validate latent codes for ``inverse_transform``."""
@@ -504,7 +521,6 @@ class BaseNeural(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
-        tags.non_deterministic = False
         return tags
 
 

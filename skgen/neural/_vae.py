@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._networks import mlp_apply, mlp_init
-from ._training import BaseNeural, register_model, row_keys
+from ._training import BaseNeural, register_model
 
 _LOG_2PI = math.log(2 * math.pi)
 # Floor of a learned log-std: a constant feature would otherwise drive its
@@ -350,27 +350,21 @@ class VAE(BaseNeural):
 
     def _bound(self, X, k, key):
         spec, params = self._spec(), self._device_params()
-        d = X.shape[1]
-        out = np.empty(X.shape[0], dtype=np.float64)
         if k == 1:
-            rows = max(1, (1 << 22) // max(d, 1))
-            for s in range(0, X.shape[0], rows):
-                Xb = jnp.asarray(X[s:s + rows])
-                out[s:s + rows] = np.asarray(_elbo(spec, params, Xb, row_keys(key, Xb)))
-            return out
+            return self._map_rows(X, lambda Xb, keys: _elbo(spec, params, Xb, keys),
+                                  key)
         kc = min(k, 256)
-        rows = max(1, (1 << 22) // (kc * max(d, 1)))
-        for s in range(0, X.shape[0], rows):
-            Xb = jnp.asarray(X[s:s + rows])
-            keys = row_keys(key, Xb)
+
+        def iwae(Xb, keys):
             parts = []
             for c, start in enumerate(range(0, k, kc)):
-                size = min(kc, k - start)
                 ck = jax.vmap(lambda kk: jax.random.fold_in(kk, c))(keys)
-                parts.append(np.asarray(_log_weights(spec, params, Xb, ck, size),
+                parts.append(np.asarray(_log_weights(spec, params, Xb, ck,
+                                                     min(kc, k - start)),
                                         dtype=np.float64))
-            out[s:s + rows] = logsumexp(np.concatenate(parts, axis=1), axis=1) - np.log(k)
-        return out
+            return logsumexp(np.concatenate(parts, axis=1), axis=1) - np.log(k)
+
+        return self._map_rows(X, iwae, key, values_per_row=kc)
 
     def score(self, X, y=None):
         """Mean of ``score_samples(X)`` (nats per sample).
