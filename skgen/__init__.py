@@ -7,6 +7,7 @@ are imported lazily (through ``__getattr__``), so ``import skgen`` never loads J
 import importlib
 
 from .decomposition import PCA, DictionaryLearning, SparseCoder
+from .manifold import LLE
 from .mixture import BernoulliMixture, GaussianMixtureEM
 
 __version__ = "0.1.0"
@@ -18,6 +19,7 @@ ESTIMATORS = [
     "PCA",
     "SparseCoder",
     "DictionaryLearning",
+    "LLE",
     "DenoisingAE",
     "VAE",
 ]

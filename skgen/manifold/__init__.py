@@ -1,4 +1,5 @@
-"""Manifold learning (issue 4, in progress): the shared barycentric-weights kernel.
+"""Manifold learning: locally linear embedding and t-SNE."""
 
-LLE and TSNE are not implemented yet; see the open issue.
-"""
+from ._lle import LLE
+
+__all__ = ["LLE"]

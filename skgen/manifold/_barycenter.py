@@ -64,3 +64,32 @@ def barycenter_weights(X, Y, indices, reg, out):
     """
     for i in prange(X.shape[0]):
         _weights_one(X[i], Y, indices[i], reg, out[i])
+
+
+@jit(parallel=True)
+def combine_rows(weights, indices, Y, out):
+    """Weighted sums of rows of Y: out[i] = sum_a weights[i, a] Y[indices[i, a]].
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_samples, n_neighbors)
+        Weights, for instance from :func:`barycenter_weights`.
+    indices : ndarray of shape (n_samples, n_neighbors), int64
+        Rows of Y.
+    Y : ndarray of shape (n_reference, n_features)
+        Reference rows.
+    out : ndarray of shape (n_samples, n_features)
+        Output, overwritten.
+
+    Notes
+    -----
+    Parallel over rows; no (n_samples, n_neighbors, n_features) temporary.
+    """
+    for i in prange(out.shape[0]):
+        for f in range(out.shape[1]):
+            out[i, f] = 0.0
+        for a in range(indices.shape[1]):
+            w = weights[i, a]
+            row = indices[i, a]
+            for f in range(out.shape[1]):
+                out[i, f] += w * Y[row, f]

@@ -5,9 +5,11 @@ machine, reused across processes) and ``nogil=True``. ``fastmath`` is never set
 here: a kernel opts in only when its arithmetic has no NaN/inf guards.
 """
 
+import contextlib
+
 import numba
 
-__all__ = ["jit", "resolve_n_threads", "single_threaded_blas"]
+__all__ = ["jit", "resolve_n_threads", "numba_threads", "single_threaded_blas"]
 
 
 def jit(*args, **kwargs):
@@ -55,6 +57,36 @@ def resolve_n_threads(n_jobs):
     if n_jobs < 0:
         return max(1, top + 1 + n_jobs)
     return min(n_jobs, top)
+
+
+@contextlib.contextmanager
+def numba_threads(n_jobs):
+    """Context manager running numba's parallel kernels on ``n_jobs`` threads.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        As in :func:`resolve_n_threads`.
+
+    Yields
+    ------
+    n_threads : int
+        The number of threads in use.
+
+    Notes
+    -----
+    The thread count is changed only when it differs: resizing the OpenMP team
+    makes it rebuild (measured: +30% on a 10000-signal sparse coding call).
+    """
+    n_threads = resolve_n_threads(n_jobs)
+    previous = numba.get_num_threads()
+    if n_threads != previous:
+        numba.set_num_threads(n_threads)
+    try:
+        yield n_threads
+    finally:
+        if numba.get_num_threads() != previous:
+            numba.set_num_threads(previous)
 
 
 _CONTROLLER = None

@@ -1,0 +1,476 @@
+"""Locally linear embedding: standard, modified, Hessian and LTSA.
+
+Roweis & Saul (2000), "Nonlinear dimensionality reduction by locally linear
+embedding", Science 290: reconstruct each point from its neighbours with
+weights summing to one (eqs. 1-2), then find the low-dimensional points that
+the same weights reconstruct best: the bottom eigenvectors of
+M = (I - W)^T (I - W) (eq. 3), skipping the constant one. The other methods
+change only the local terms of M (see ``_lle_kernels``).
+
+M is assembled sparse from per-point blocks (never a dense N x N unless the
+dense solver is asked for). Its bottom eigenvectors come from ARPACK in
+shift-invert mode at a small *negative* shift: M is positive semi-definite and
+singular (M 1 = 0), so the factorisation scikit-learn does at shift 0 can fail
+with "Factor is exactly singular"; M - sigma I with sigma < 0 is positive
+definite. The factorisation uses a symmetric fill-reducing ordering.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import eigh
+from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import (ArpackError, ArpackNoConvergence, LinearOperator,
+                                 eigsh, lobpcg, splu)
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._numba import numba_threads
+from ..utils._validation import check_X
+from ._barycenter import barycenter_weights
+from ._base import EmbeddingMixin, barycentric_map
+from ._lle_kernels import (hessian_blocks, local_spectra, ltsa_blocks,
+                           modified_blocks, standard_blocks)
+
+__all__ = ["LLE", "null_space", "check_connected"]
+
+METHODS = ("standard", "modified", "hessian", "ltsa")
+EIGEN_SOLVERS = ("auto", "arpack", "dense", "lobpcg")
+
+
+def check_connected(indices, what):
+    """Raise when a k-nearest-neighbour graph has more than one component.
+
+    Parameters
+    ----------
+    indices : ndarray of shape (n_samples, k)
+        Each row's neighbours.
+    what : str
+        The parameter that sets k, e.g. "n_neighbors=5", used in the message.
+
+    Raises
+    ------
+    ValueError
+        When the graph (edges in either direction) is disconnected: the
+        embedding is then not determined (each component's can be shifted on
+        its own).
+    """
+    n, k = indices.shape
+    graph = sp.csr_matrix(
+        (np.ones(n * k), indices.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n)
+    )
+    n_parts, labels = connected_components(graph, directed=True, connection="weak")
+    if n_parts > 1:
+        sizes = np.bincount(labels)
+        raise ValueError(
+            f"The {what} nearest-neighbour graph is disconnected: {n_parts} "
+            f"components (sizes {', '.join(map(str, sorted(sizes)[::-1][:5]))}"
+            f"{', ...' if n_parts > 5 else ''}). The embedding of separate "
+            "components is not determined; increase the number of neighbours or "
+            "embed each component on its own."
+        )
+
+
+def assemble(indices, blocks):
+    """Sum per-point blocks into the sparse alignment matrix M.
+
+    Parameters
+    ----------
+    indices : ndarray of shape (n_samples, k)
+        Each point's neighbours (not the point itself).
+    blocks : ndarray of shape (n_samples, k + 1, k + 1)
+        Block of point i on the index set (i, indices[i]).
+
+    Returns
+    -------
+    M : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        Symmetric; duplicate entries summed.
+    """
+    n, k = indices.shape
+    idx = np.empty((n, k + 1), dtype=np.int64)
+    idx[:, 0] = np.arange(n)
+    idx[:, 1:] = indices
+    rows = np.repeat(idx, k + 1, axis=1).ravel()
+    cols = np.tile(idx, (1, k + 1)).ravel()
+    M = sp.coo_matrix((blocks.ravel(), (rows, cols)), shape=(n, n)).tocsr()
+    M.sum_duplicates()
+    return M
+
+
+def _shift_invert_operator(M, shift):
+    """(M - shift I)^-1 as a LinearOperator, by a symmetric-ordering LU."""
+    n = M.shape[0]
+    A = (M - shift * sp.identity(n, format="csr")).tocsc()
+    lu = splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+              options={"SymmetricMode": True})
+    calls = [0]
+
+    def solve(b):
+        calls[0] += 1
+        return lu.solve(np.asarray(b, dtype=np.float64))
+
+    return LinearOperator((n, n), matvec=solve, matmat=solve,
+                          dtype=np.float64), calls
+
+
+def null_space(M, n_components, *, eigen_solver="auto", tol=1e-6, max_iter=100,
+               random_state=None):
+    """Bottom eigenvectors of a positive semi-definite M, skipping the first.
+
+    Parameters
+    ----------
+    M : sparse matrix of shape (n_samples, n_samples)
+        Symmetric positive semi-definite, with the constant vector in its null
+        space (every LLE variant's M is).
+    n_components : int
+        Eigenvectors returned (after the skipped constant one).
+    eigen_solver : {'auto', 'arpack', 'dense', 'lobpcg'}, default='auto'
+        'dense': LAPACK on M made dense (O(N^2) memory). 'arpack': ARPACK
+        shift-invert at a small negative shift, falling back to 'lobpcg' when
+        it does not converge. 'lobpcg': LOBPCG preconditioned by the same
+        shifted factorisation, with the constant vector deflated. 'auto':
+        'arpack' when N > 200 and n_components < 9, else 'dense' (scikit-learn's
+        rule).
+    tol : float, default=1e-6
+        Convergence tolerance of 'arpack' / 'lobpcg'.
+    max_iter : int, default=100
+        Iterations of 'arpack' / 'lobpcg'.
+    random_state : int, RandomState instance or None, default=None
+        Start vector of the iterative solvers.
+
+    Returns
+    -------
+    vectors : ndarray of shape (n_samples, n_components)
+        Unit eigenvectors, by increasing eigenvalue.
+    error : float
+        Sum of their eigenvalues (the embedding cost, ``reconstruction_error_``).
+    n_iter : int
+        Solves with the shifted factorisation (one per ARPACK iteration; one
+        block solve per LOBPCG iteration), or 1 for the dense solver.
+    """
+    n = M.shape[0]
+    if eigen_solver == "auto":
+        eigen_solver = "arpack" if n > 200 and n_components + 1 < 10 else "dense"
+    if eigen_solver == "arpack" and n_components + 1 >= n:
+        eigen_solver = "dense"
+    rng = check_random_state(random_state)
+    if eigen_solver == "dense":
+        A = M.toarray() if sp.issparse(M) else np.array(M, dtype=np.float64)
+        values, vectors = eigh(A, subset_by_index=(1, n_components),
+                               overwrite_a=True)
+        order = np.argsort(np.abs(values))
+        return vectors[:, order], float(np.sum(values)), 1
+    # A shift well below the wanted (tiny, >= 0) eigenvalues keeps M - shift I
+    # positive definite while leaving the spectrum's bottom well separated.
+    scale = M.diagonal().mean()
+    shift = -1e-10 * (scale if scale > 0 else 1.0)
+    for _ in range(4):
+        try:
+            op, calls = _shift_invert_operator(M, shift)
+            break
+        except RuntimeError:  # "singular": rounding; a larger shift repairs it
+            shift *= 1e3
+    if eigen_solver == "arpack":
+        v0 = rng.uniform(-1, 1, n)
+        try:
+            values, vectors = eigsh(M, n_components + 1, sigma=shift, which="LM",
+                                    OPinv=op, tol=tol, maxiter=max_iter, v0=v0)
+            order = np.argsort(values)[1:]
+            return vectors[:, order], float(np.sum(values[order])), calls[0]
+        except (ArpackNoConvergence, ArpackError):
+            warnings.warn("ARPACK did not converge; falling back to LOBPCG",
+                          RuntimeWarning)
+    ones = np.full((n, 1), 1 / np.sqrt(n))
+    X0 = rng.uniform(-1, 1, (n, n_components))
+    values, vectors = lobpcg(M, X0, M=op, Y=ones, tol=tol, maxiter=max(max_iter, 200),
+                             largest=False)
+    order = np.argsort(values)
+    return vectors[:, order], float(np.sum(values[order])), calls[0]
+
+
+class LLE(EmbeddingMixin, TransformerMixin, BaseEstimator):
+    """Locally linear embedding, with numba local fits and a sparse eigen solve.
+
+    Parameters follow scikit-learn's ``LocallyLinearEmbedding``.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Neighbours of each point (the point itself not counted).
+    n_components : int, default=2
+        Dimension of the embedding.
+    reg : float, default=1e-3
+        Regularisation of the local Gram matrices, as a fraction of their trace
+        (Roweis & Saul 2000, note 7). Also used by modified LLE's weights (where
+        scikit-learn fixes 1e-3) and by transform / inverse_transform.
+    eigen_solver : {'auto', 'arpack', 'dense', 'lobpcg'}, default='auto'
+        See :func:`null_space`. 'dense' builds an N x N array.
+    tol : float, default=1e-6
+        Tolerance of 'arpack' / 'lobpcg'.
+    max_iter : int, default=100
+        Iterations of 'arpack' / 'lobpcg'.
+    method : {'standard', 'modified', 'hessian', 'ltsa'}, default='standard'
+        Local model: barycentric weights (Roweis & Saul 2000); multiple weights
+        (Zhang & Wang 2007); Hessian eigenmaps (Donoho & Grimes 2003), needs
+        n_neighbors > n_components (n_components + 3) / 2; local tangent space
+        alignment (Zhang & Zha 2004).
+    hessian_tol : float, default=1e-4
+        Hessian method: columns of the local estimator with a smaller sum are
+        not normalised.
+    modified_tol : float, default=1e-12
+        Modified method: a shorter Householder vector counts as zero.
+    neighbors_algorithm : {'auto', 'brute', 'kd_tree', 'ball_tree'}, default='auto'
+        Passed to ``sklearn.neighbors.NearestNeighbors``.
+    random_state : int, RandomState instance or None, default=None
+        Start vectors of the iterative eigen solvers.
+    n_jobs : int or None, default=None
+        Threads of the neighbour search and the numba kernels (None: all).
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components)
+        Embedding of the training data (unit-norm columns).
+    reconstruction_error_ : float
+        Sum of the eigenvalues of M kept, i.e. the cost sum_i ||y_i - sum_j
+        w_ij y_j||^2 of the embedding (standard method).
+    nbrs_ : sklearn.neighbors.NearestNeighbors
+        Neighbour index of the training data.
+    n_iter_ : int
+        Iterations of the eigen solver (see :func:`null_space`).
+    n_features_in_ : int
+        Number of features seen in fit.
+
+    Raises
+    ------
+    ValueError
+        In fit: n_neighbors >= n_samples, n_components > n_features, too few
+        neighbours for the hessian (n_components (n_components + 3) / 2) or
+        modified (n_components) methods, a disconnected neighbourhood graph,
+        NaN/inf.
+
+    See Also
+    --------
+    skgen.TSNE : t-SNE, the other embedding.
+
+    Notes
+    -----
+    ``transform`` writes each new point as the barycentric combination of its
+    training neighbours and applies the weights to their embedding
+    (scikit-learn's out-of-sample map); ``inverse_transform`` does the same in
+    the other direction; ``sample`` maps draws of a Gaussian KDE over the
+    embedding back; ``score`` is the trustworthiness of ``transform(X)``.
+
+    Duplicate points are allowed: a neighbourhood with zero spread gets equal
+    weights (the regularisation becomes an absolute amount).
+
+    References
+    ----------
+    Roweis & Saul (2000), Science 290, 2323-2326. Zhang & Wang (2007), NIPS 19.
+    Donoho & Grimes (2003), PNAS 100, 5591-5596. Zhang & Zha (2004), SIAM J. Sci.
+    Comput. 26, 313-338.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_swiss_roll
+    >>> from skgen import LLE
+    >>> X, t = make_swiss_roll(1000, random_state=0)
+    >>> lle = LLE(n_neighbors=12, random_state=0).fit(X)
+    >>> lle.embedding_.shape
+    (1000, 2)
+    """
+
+    _parameter_constraints = {
+        "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "reg": [Interval(numbers.Real, 0, None, closed="left")],
+        "eigen_solver": [StrOptions(set(EIGEN_SOLVERS))],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "method": [StrOptions(set(METHODS))],
+        "hessian_tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "modified_tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "neighbors_algorithm": [StrOptions({"auto", "brute", "kd_tree", "ball_tree"})],
+        "random_state": ["random_state"],
+        "n_jobs": [None, numbers.Integral],
+    }
+
+    def __init__(self, *, n_neighbors=5, n_components=2, reg=1e-3,
+                 eigen_solver="auto", tol=1e-6, max_iter=100, method="standard",
+                 hessian_tol=1e-4, modified_tol=1e-12, neighbors_algorithm="auto",
+                 random_state=None, n_jobs=None):
+        self.n_neighbors = n_neighbors
+        self.n_components = n_components
+        self.reg = reg
+        self.eigen_solver = eigen_solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.method = method
+        self.hessian_tol = hessian_tol
+        self.modified_tol = modified_tol
+        self.neighbors_algorithm = neighbors_algorithm
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _check_sizes(self, n_samples, n_features):
+        k, d = self.n_neighbors, self.n_components
+        if k >= n_samples:
+            raise ValueError(
+                f"Expected n_neighbors < n_samples, but n_neighbors = {k}, "
+                f"n_samples = {n_samples}"
+            )
+        if d > n_features:
+            raise ValueError(
+                f"n_components = {d} must be <= n_features = {n_features}"
+            )
+        if d + 1 >= n_samples:
+            raise ValueError(
+                f"Expected n_components + 1 < n_samples, but n_components = {d}, "
+                f"n_samples = {n_samples}"
+            )
+        if self.method == "hessian" and k <= d * (d + 3) // 2:
+            raise ValueError(
+                f"method='hessian' needs n_neighbors > n_components * "
+                f"(n_components + 3) / 2 = {d * (d + 3) // 2}, got n_neighbors = {k}"
+            )
+        if self.method == "modified" and k < d:
+            raise ValueError(
+                f"method='modified' needs n_neighbors >= n_components, got "
+                f"n_neighbors = {k}, n_components = {d}"
+            )
+
+    def _blocks(self, X, indices):
+        n, k = indices.shape
+        blocks = np.empty((n, k + 1, k + 1))
+        if self.method == "standard":
+            weights = np.empty((n, k))
+            barycenter_weights(X, X, indices, float(self.reg), weights)
+            standard_blocks(weights, blocks)
+        elif self.method == "hessian":
+            hessian_blocks(X, indices, self.n_components, float(self.hessian_tol),
+                           blocks)
+        elif self.method == "ltsa":
+            ltsa_blocks(X, indices, self.n_components, blocks)
+        else:
+            nev = min(k, X.shape[1])
+            evals = np.empty((n, k))
+            evecs = np.empty((n, k, k))
+            local_spectra(X, indices, nev, evals, evecs)
+            s_range = _modified_set_sizes(evals[:, :nev], k, self.n_components)
+            modified_blocks(evals, evecs, nev, s_range, float(self.reg),
+                            float(self.modified_tol), blocks)
+        return blocks
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Compute the embedding of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (dense).
+        y : ignored
+
+        Returns
+        -------
+        self : LLE
+            Fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            See the class's Raises section.
+        """
+        X = check_X(self, X, reset=True)
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        n, n_features = X.shape
+        self._check_sizes(n, n_features)
+        self.nbrs_ = NearestNeighbors(n_neighbors=self.n_neighbors,
+                                      algorithm=self.neighbors_algorithm,
+                                      n_jobs=self.n_jobs).fit(X)
+        indices = self.nbrs_.kneighbors(return_distance=False).astype(np.int64)
+        check_connected(indices, f"n_neighbors={self.n_neighbors}")
+        with numba_threads(self.n_jobs):
+            blocks = self._blocks(X, indices)
+        M = assemble(indices, blocks)
+        del blocks
+        self.embedding_, self.reconstruction_error_, self.n_iter_ = null_space(
+            M, self.n_components, eigen_solver=self.eigen_solver, tol=self.tol,
+            max_iter=self.max_iter, random_state=self.random_state)
+        self._fit_X = X
+        self._embedding_nbrs = None
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit and return ``embedding_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_components)
+        """
+        return self.fit(X).embedding_
+
+    def transform(self, X):
+        """Embed new points by barycentric weights of their training neighbours.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            sum_j w_ij ``embedding_``[j] over the n_neighbors nearest training
+            points j, w_i the weights that best rebuild X[i] from them.
+
+        Raises
+        ------
+        ValueError
+            Before fit (NotFittedError), on NaN/inf or a wrong number of
+            features.
+        """
+        check_is_fitted(self)
+        X = check_X(self, X, reset=False)
+        indices = self.nbrs_.kneighbors(X, return_distance=False)
+        return barycentric_map(X, self._fit_X, self.embedding_, indices, self.reg,
+                               self.n_jobs)
+
+    def _map_neighbors(self):
+        return self.n_neighbors
+
+    def _map_reg(self):
+        return self.reg
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
+
+
+def _modified_set_sizes(evals, k, n_components):
+    """Zhang & Wang's s_i: how many smallest local directions count as null.
+
+    eta is the median over points of the ratio of the local spectrum's tail
+    (past n_components) to its head; s_i is the largest size whose tail ratio
+    stays below eta, plus the exactly null directions (k - n_features when
+    k > n_features). Clamped to [1, k - 1].
+    """
+    tiny = np.finfo(np.float64).tiny
+    head = np.maximum(evals[:, :n_components].sum(1), tiny)
+    eta = np.median(evals[:, n_components:].sum(1) / head)
+    cumsum = np.maximum(np.cumsum(evals, 1), tiny)
+    eta_range = cumsum[:, -1:] / cumsum[:, :-1] - 1
+    # eta_range falls along each row: the count below eta is searchsorted's
+    # position in the reversed row.
+    s = np.sum(eta_range < eta, axis=1)
+    s += k - evals.shape[1]
+    return np.clip(s, 1, k - 1).astype(np.int64)
