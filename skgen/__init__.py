@@ -7,7 +7,7 @@ are imported lazily (through ``__getattr__``), so ``import skgen`` never loads J
 import importlib
 
 from .decomposition import PCA, DictionaryLearning, SparseCoder
-from .manifold import LLE
+from .manifold import LLE, TSNE
 from .mixture import BernoulliMixture, GaussianMixtureEM
 
 __version__ = "0.1.0"
@@ -20,6 +20,7 @@ ESTIMATORS = [
     "SparseCoder",
     "DictionaryLearning",
     "LLE",
+    "TSNE",
     "DenoisingAE",
     "VAE",
 ]

@@ -49,10 +49,10 @@ def barycentric_map(X, reference, target, indices, reg, n_jobs=None):
         sum_j w_ij target[j], with w_i the weights that best rebuild X[i] from
         its neighbours (summing to one).
     """
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    reference = np.ascontiguousarray(reference, dtype=np.float64)
-    target = np.ascontiguousarray(target, dtype=np.float64)
-    indices = np.ascontiguousarray(indices, dtype=np.int64)
+    # Writable C arrays: a read-only one is another numba type (a recompile).
+    X, reference, target = (np.require(a, dtype=np.float64, requirements=["C", "W"])
+                            for a in (X, reference, target))
+    indices = np.require(indices, dtype=np.int64, requirements=["C", "W"])
     weights = np.empty(indices.shape)
     out = np.empty((X.shape[0], target.shape[1]))
     with numba_threads(n_jobs):

@@ -386,7 +386,8 @@ class LLE(EmbeddingMixin, TransformerMixin, BaseEstimator):
             See the class's Raises section.
         """
         X = check_X(self, X, reset=True)
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        # Writable C float64: a read-only array is another numba type (a recompile).
+        X = np.require(X, dtype=np.float64, requirements=["C", "W"])
         n, n_features = X.shape
         self._check_sizes(n, n_features)
         self.nbrs_ = NearestNeighbors(n_neighbors=self.n_neighbors,

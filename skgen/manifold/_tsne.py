@@ -1,0 +1,541 @@
+"""t-distributed stochastic neighbour embedding with numba gradients.
+
+van der Maaten & Hinton (2008), "Visualizing data using t-SNE", JMLR 9: input
+affinities from perplexity-calibrated Gaussians (``_tsne_affinity``), output
+affinities from a Student-t kernel, and gradient descent on KL(P || Q) with
+momentum, gains and early exaggeration (sec. 3.4). The gradients
+(``_tsne_gradients``) are exact, Barnes-Hut (van der Maaten 2014) or FFT
+interpolation (Linderman et al. 2019). Defaults follow openTSNE (Policar et
+al. 2024, "openTSNE: a modular Python library for t-SNE dimensionality
+reduction and embedding", JSS 109): PCA initialisation scaled to standard
+deviation 1e-4, exaggeration 12 for 250 iterations then 500 more, learning
+rate N / exaggeration (Belkina et al. 2019), update norms clipped at 5.
+"""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.metrics import pairwise_distances
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._numba import numba_threads
+from ..utils._progress import progress_bar
+from ..utils._validation import check_array_param, check_X
+from ._base import EmbeddingMixin
+from ._tsne_affinity import conditional_probabilities, joint_probabilities
+from ._tsne_gradients import (FFTRepulsion, attractive_forces, bh_repulsive,
+                              bh_repulsive_conditional, build_tree,
+                              exact_repulsive, gradient_step)
+
+__all__ = ["TSNE", "kl_divergence"]
+
+METHODS = ("auto", "exact", "barnes_hut", "fft")
+# Below this many points 'auto' uses the exact gradient; from FFT_ABOVE on, FFT
+# interpolation (1-D, 2-D), else Barnes-Hut (openTSNE switches at 10000).
+EXACT_BELOW = 1000
+FFT_ABOVE = 10000
+# Exact neighbours below this many points (approximate, pynndescent, above).
+APPROX_NEIGHBORS_ABOVE = 10000
+MAX_STEP_NORM = 5.0
+MIN_GAIN = 0.01
+REPORT_EVERY = 50
+# transform: openTSNE's defaults for placing new points.
+TRANSFORM_PERPLEXITY = 5.0
+TRANSFORM_ITER = 250
+TRANSFORM_LEARNING_RATE = 0.1
+TRANSFORM_EXAGGERATION = 1.5
+TRANSFORM_MOMENTUM = 0.8
+TRANSFORM_MAX_GRAD_NORM = 0.25
+
+
+def _tree(Y):
+    """Barnes-Hut tree over Y, growing the node budget until it fits."""
+    capacity = max(64, 4 * (1 << Y.shape[1]) * Y.shape[0])
+    while True:
+        n_nodes, centre, half, com, count, child, _ = build_tree(Y, capacity)
+        if n_nodes > 0:
+            return centre, half, com, count, child
+        capacity *= 2
+
+
+class _Repulsion:
+    """R_i and Z_i of an embedding by the chosen method (fit)."""
+
+    def __init__(self, method, dof, angle, n_threads):
+        self.method = method
+        self.dof = float(dof)
+        self.angle = float(angle)
+        self.fft = FFTRepulsion(dof, n_threads=n_threads) if method == "fft" else None
+
+    def __call__(self, Y, out, row_z):
+        if self.method == "exact":
+            exact_repulsive(Y, Y, True, self.dof, out, row_z)
+        elif self.method == "barnes_hut":
+            bh_repulsive(Y, *_tree(Y), self.dof, self.angle, out, row_z)
+        else:
+            self.fft(Y, out, row_z)
+
+
+def kl_divergence(P, Y, dof=1.0):
+    """Exact KL(P || Q) of an embedding, nats, O(N^2) time and O(N) memory.
+
+    Parameters
+    ----------
+    P : sparse matrix of shape (n_samples, n_samples)
+        Joint probabilities (summing to 1).
+    Y : ndarray of shape (n_samples, n_components)
+        Embedding.
+    dof : float, default=1.0
+        Degrees of freedom of the Student-t kernel.
+
+    Returns
+    -------
+    kl : float
+        sum_ij p_ij log(p_ij / q_ij), q_ij = w_ij / sum_{k != l} w_kl.
+    """
+    P = sp.csr_matrix(P)
+    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    forces = np.empty_like(Y)
+    row_z = np.empty(Y.shape[0])
+    sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y, float(dof), 1.0,
+                                    forces)
+    exact_repulsive(Y, Y, True, float(dof), forces, row_z)
+    p = P.data[P.data > 0]
+    return float(np.sum(p * np.log(p)) - sum_p_log_w + np.log(row_z.sum()))
+
+
+class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
+    """t-SNE with numba gradients: exact, Barnes-Hut or FFT interpolation.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Dimension of the embedding. 'fft' supports 1 and 2, 'barnes_hut' 1 to 3,
+        'exact' any.
+    perplexity : float, default=30.0
+        Effective number of neighbours of the input affinities (van der Maaten
+        & Hinton 2008, eq. 3); must be below n_samples. Uses the
+        min(n_samples - 1, 3 perplexity) nearest neighbours.
+    early_exaggeration : float, default=12.0
+        Factor on P during the first ``early_exaggeration_iter`` iterations.
+    early_exaggeration_iter : int, default=250
+        Iterations of early exaggeration (momentum 0.5; later 0.8).
+    max_iter : int, default=750
+        Iterations in all, early exaggeration included (openTSNE's 250 + 500).
+    learning_rate : 'auto' or float, default='auto'
+        Step size. 'auto': N / exaggeration in each phase (N / 12, then N;
+        Belkina et al. 2019, openTSNE's rule). Our gradient omits the factor 4
+        of the KL gradient (as openTSNE), so a learning rate of eta here equals
+        eta / 4 in scikit-learn's TSNE, and scikit-learn's 'auto' (max(N / 12
+        / 4, 50)) is N / 12 here for N >= 2400.
+    init : {'pca', 'random'} or ndarray of shape (n_samples, n_components), default='pca'
+        'pca': the first principal components scaled so that the first has
+        standard deviation 1e-4; 'random': N(0, 1e-8); an array is used as
+        given.
+    metric : str, default='euclidean'
+        Input distance (any metric of ``sklearn.neighbors.NearestNeighbors``,
+        and of pynndescent for approximate neighbours); affinities use its
+        square.
+    dof : float, default=1.0
+        Degrees of freedom alpha of the Student-t kernel (1 + d^2 / alpha)^-alpha;
+        smaller is heavier-tailed (Kobak et al. 2019).
+    angle : float, default=0.5
+        Barnes-Hut opening angle: cells of width w at distance d with w / d <
+        angle are summarised by their centre of mass.
+    method : {'auto', 'exact', 'barnes_hut', 'fft'}, default='auto'
+        Gradient. 'auto': exact below 1000 points; FFT interpolation from 10000
+        points when n_components <= 2; Barnes-Hut otherwise.
+    neighbors : {'auto', 'exact', 'approx'}, default='auto'
+        Neighbour search for the affinities: exact (scikit-learn), or
+        approximate (pynndescent, Dong et al. 2011); 'auto' is approximate above
+        10000 points. The exact gradient always uses all pairs.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random initialisation and pynndescent.
+    n_jobs : int or None, default=None
+        Threads of the numba kernels, the neighbour search and the FFTs (None:
+        all).
+    verbose : bool, default=False
+        Progress bar with the KL divergence (every 50 iterations).
+    callbacks : callable or list of callables, default=None
+        Each is called every 50 iterations as ``callback(iteration,
+        kl_divergence, embedding)``; a true return value stops the
+        optimisation.
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components)
+        The embedding.
+    kl_divergence_ : float
+        KL(P || Q) of the final embedding, nats, with Z from the gradient's own
+        method (exact for 'exact').
+    n_iter_ : int
+        Iterations run.
+    learning_rate_ : float
+        Learning rate of the last phase.
+    affinities_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        The joint probabilities P.
+    n_features_in_ : int
+
+    Raises
+    ------
+    ValueError
+        In fit: perplexity >= n_samples, method='fft' with n_components > 2,
+        method='barnes_hut' with n_components > 3, an init array of the wrong
+        shape, NaN/inf, fewer than 2 samples.
+
+    Notes
+    -----
+    ``transform`` places new points by optimising each one's own KL divergence
+    against the frozen embedding (openTSNE's ``transform``: perplexity 5,
+    initialised at the median of its neighbours' positions, 250 iterations of
+    step 0.1 with exaggeration 1.5): each point's result does not depend on
+    the other new points. ``inverse_transform``, ``sample`` and ``score`` are
+    those of LLE (barycentric map back, KDE draws, trustworthiness).
+
+    Same ``random_state`` and ``n_jobs``: same embedding.
+
+    References
+    ----------
+    van der Maaten & Hinton (2008), JMLR 9, 2579-2605. van der Maaten (2014),
+    JMLR 15, 3221-3245. Linderman et al. (2019), Nature Methods 16, 243-245.
+    Belkina et al. (2019), Nature Communications 10, 5415. Policar et al.
+    (2024), JSS 109.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skgen import TSNE
+    >>> X = load_digits().data[:500]
+    >>> emb = TSNE(random_state=0).fit_transform(X)
+    >>> emb.shape
+    (500, 2)
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "perplexity": [Interval(numbers.Real, 0, None, closed="neither")],
+        "early_exaggeration": [Interval(numbers.Real, 1, None, closed="left")],
+        "early_exaggeration_iter": [Interval(numbers.Integral, 0, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"auto"}),
+                          Interval(numbers.Real, 0, None, closed="neither")],
+        "init": [StrOptions({"pca", "random"}), np.ndarray],
+        "metric": [str],
+        "dof": [Interval(numbers.Real, 0, None, closed="neither")],
+        "angle": [Interval(numbers.Real, 0, 1, closed="both")],
+        "method": [StrOptions(set(METHODS))],
+        "neighbors": [StrOptions({"auto", "exact", "approx"})],
+        "random_state": ["random_state"],
+        "n_jobs": [None, numbers.Integral],
+        "verbose": ["verbose"],
+        "callbacks": [None, callable, list, tuple],
+    }
+
+    def __init__(self, n_components=2, *, perplexity=30.0, early_exaggeration=12.0,
+                 early_exaggeration_iter=250, max_iter=750, learning_rate="auto",
+                 init="pca", metric="euclidean", dof=1.0, angle=0.5, method="auto",
+                 neighbors="auto", random_state=None, n_jobs=None, verbose=False,
+                 callbacks=None):
+        self.n_components = n_components
+        self.perplexity = perplexity
+        self.early_exaggeration = early_exaggeration
+        self.early_exaggeration_iter = early_exaggeration_iter
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.init = init
+        self.metric = metric
+        self.dof = dof
+        self.angle = angle
+        self.method = method
+        self.neighbors = neighbors
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # --- set-up ---------------------------------------------------------------
+
+    def _resolve_method(self, n):
+        d = self.n_components
+        method = self.method
+        if method == "auto":
+            if n < EXACT_BELOW:
+                method = "exact"
+            elif n >= FFT_ABOVE and d <= 2:
+                method = "fft"
+            elif d <= 3:
+                method = "barnes_hut"
+            else:
+                method = "exact"
+        if method == "fft" and d > 2:
+            raise ValueError(
+                f"method='fft' interpolates in 1 or 2 dimensions, got n_components="
+                f"{d}; use method='barnes_hut' for 3"
+            )
+        if method == "barnes_hut" and d > 3:
+            raise ValueError(
+                f"method='barnes_hut' supports n_components <= 3, got {d}; use "
+                "method='exact'"
+            )
+        return method
+
+    def _neighbours(self, X, k, rng):
+        """k nearest neighbours (self excluded) and squared distances."""
+        n = X.shape[0]
+        approx = self.neighbors == "approx" or (
+            self.neighbors == "auto" and n > APPROX_NEIGHBORS_ABOVE)
+        if approx:
+            from pynndescent import NNDescent
+
+            index = NNDescent(X, n_neighbors=k + 1, metric=self.metric,
+                              random_state=rng.randint(np.iinfo(np.int32).max),
+                              n_jobs=self.n_jobs, compressed=True)
+            ind, dist = index.neighbor_graph
+            # Drop each row's own index (not always first with duplicates).
+            own = ind == np.arange(n)[:, None]
+            keep = ~own
+            keep[own.sum(1) == 0, -1] = False
+            ind = ind[keep].reshape(n, k)
+            dist = dist[keep].reshape(n, k)
+        else:
+            index = NearestNeighbors(n_neighbors=k, metric=self.metric,
+                                     n_jobs=self.n_jobs).fit(X)
+            dist, ind = index.kneighbors()
+        return ind.astype(np.int64), np.asarray(dist, dtype=np.float64) ** 2
+
+    def _affinities(self, X, method, rng):
+        n = X.shape[0]
+        if method == "exact":
+            D = pairwise_distances(X, metric=self.metric, n_jobs=self.n_jobs)
+            D = np.asarray(D, dtype=np.float64) ** 2
+            ind = np.empty((n, n - 1), dtype=np.int64)
+            for i in range(n):
+                ind[i, :i] = np.arange(i)
+                ind[i, i:] = np.arange(i + 1, n)
+            sq = np.take_along_axis(D, ind, axis=1)
+        else:
+            k = min(n - 1, int(3 * self.perplexity))
+            ind, sq = self._neighbours(X, k, rng)
+        P, _ = joint_probabilities(ind, sq, self.perplexity)
+        return P
+
+    def _initial_embedding(self, X, rng):
+        n, d = X.shape[0], self.n_components
+        if isinstance(self.init, np.ndarray):
+            return check_array_param(self.init, "init", (n, d), np.float64).copy()
+        if self.init == "pca" and d <= min(X.shape):
+            from ..decomposition import PCA
+
+            Y = PCA(n_components=d).fit_transform(X).astype(np.float64)
+            std = np.std(Y[:, 0])
+            if std > 0 and np.all(np.isfinite(Y)):
+                return Y / std * 1e-4
+        return rng.normal(0.0, 1e-4, size=(n, d))
+
+    # --- optimisation ------------------------------------------------------------
+
+    def _optimise(self, P, Y, method, n_threads):
+        n = Y.shape[0]
+        repulsion = _Repulsion(method, self.dof, self.angle, n_threads)
+        p = P.data[P.data > 0]
+        sum_p_log_p = float(np.sum(p * np.log(p)))
+        callbacks = self.callbacks
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            callbacks = [callbacks]
+        attract = np.empty_like(Y)
+        repel = np.empty_like(Y)
+        row_z = np.empty(n)
+        update = np.zeros_like(Y)
+        gains = np.ones_like(Y)
+        phases = [(float(self.early_exaggeration), min(self.early_exaggeration_iter,
+                                                      self.max_iter), 0.5),
+                  (1.0, max(self.max_iter - self.early_exaggeration_iter, 0), 0.8)]
+        kl = np.nan
+        it = 0
+        stop = False
+        bar = progress_bar(total=self.max_iter, desc="TSNE", disable=not self.verbose)
+        try:
+            for exaggeration, n_steps, momentum in phases:
+                if self.learning_rate == "auto":
+                    lr = max(n / exaggeration, 1.0)
+                else:
+                    lr = float(self.learning_rate)
+                for _ in range(n_steps):
+                    sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y,
+                                                    float(self.dof), exaggeration,
+                                                    attract)
+                    repulsion(Y, repel, row_z)
+                    z = row_z.sum()
+                    grad = attract - repel / z
+                    gradient_step(Y, grad, update, gains, momentum, lr, MIN_GAIN,
+                                  MAX_STEP_NORM, True)
+                    it += 1
+                    bar.update(1)
+                    if it % REPORT_EVERY == 0 or it == self.max_iter:
+                        kl = sum_p_log_p - sum_p_log_w + np.log(z)
+                        bar.set_postfix(kl=f"{kl:.4f}")
+                        if callbacks and any(bool(cb(it, kl, Y)) for cb in callbacks):
+                            stop = True
+                            break
+                if stop:
+                    break
+        finally:
+            bar.close()
+        if not np.all(np.isfinite(Y)):
+            raise ValueError(
+                "The t-SNE optimisation diverged (non-finite embedding); lower "
+                "learning_rate"
+            )
+        # KL of the returned embedding (the last value was one step behind).
+        sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y,
+                                        float(self.dof), 1.0, attract)
+        repulsion(Y, repel, row_z)
+        kl = sum_p_log_p - sum_p_log_w + np.log(row_z.sum())
+        return Y, float(kl), it, lr
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Compute the embedding of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, at least 2 rows.
+        y : ignored
+
+        Returns
+        -------
+        self : TSNE
+            Fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            See the class's Raises section.
+        """
+        X = check_X(self, X, reset=True, ensure_min_samples=2)
+        # Writable C float64: a read-only array is another numba type (a recompile).
+        X = np.require(X, dtype=np.float64, requirements=["C", "W"])
+        n = X.shape[0]
+        if self.perplexity >= n:
+            raise ValueError(
+                f"perplexity must be less than n_samples, got perplexity="
+                f"{self.perplexity} and n_samples={n}"
+            )
+        method = self._resolve_method(n)
+        rng = check_random_state(self.random_state)
+        Y = self._initial_embedding(X, rng)
+        with numba_threads(self.n_jobs) as n_threads:
+            P = self._affinities(X, method, rng)
+            Y, kl, n_iter, lr = self._optimise(P, np.ascontiguousarray(Y), method,
+                                               n_threads)
+        self.embedding_ = Y
+        self.kl_divergence_ = kl
+        self.n_iter_ = n_iter
+        self.learning_rate_ = lr
+        self.affinities_ = P
+        self._fit_X = X
+        self._method = method
+        self._embedding_nbrs = None
+        self._input_nbrs = NearestNeighbors(metric=self.metric,
+                                            n_jobs=self.n_jobs).fit(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit and return ``embedding_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_components)
+        """
+        return self.fit(X).embedding_
+
+    def transform(self, X):
+        """Place new points in the frozen embedding.
+
+        Each new point y minimises its own KL(p || q) with the training points:
+        p_j are Gaussian conditionals of perplexity 5 (or less, with few
+        training points) over its 15 nearest training points, q_j = w(y, y_j) /
+        sum_l w(y, y_l) over every embedded training point (Barnes-Hut sums for
+        n_components <= 3, exact above). Start: the median of its neighbours'
+        positions; 250 iterations of gradient descent (step 0.1, exaggeration
+        1.5, momentum 0.8, gradient norm clipped at 0.25; openTSNE's
+        ``transform`` defaults).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+
+        Raises
+        ------
+        ValueError
+            Before fit (NotFittedError), on NaN/inf or a wrong number of
+            features.
+        """
+        check_is_fitted(self)
+        X = check_X(self, X, reset=False)
+        # Writable C float64: a read-only array is another numba type (a recompile).
+        X = np.require(X, dtype=np.float64, requirements=["C", "W"])
+        ref = self.embedding_
+        n_ref, d = ref.shape
+        k = min(n_ref, int(3 * TRANSFORM_PERPLEXITY))
+        perplexity = min(TRANSFORM_PERPLEXITY, max(k - 1, 1) * 0.5)
+        dist, ind = self._input_nbrs.kneighbors(X, k)
+        ind = ind.astype(np.int64)
+        cond = np.empty(ind.shape)
+        betas = np.empty(X.shape[0])
+        with numba_threads(self.n_jobs):
+            conditional_probabilities(np.ascontiguousarray(dist ** 2),
+                                      float(np.log(perplexity)), 1e-8, 200, cond,
+                                      betas)
+            P = sp.csr_matrix((cond.ravel(), ind.ravel(),
+                               np.arange(0, ind.size + 1, k)),
+                              shape=(X.shape[0], n_ref))
+            Y = np.ascontiguousarray(np.median(ref[ind], axis=1))
+            tree = _tree(ref) if d <= 3 else None
+            attract = np.empty_like(Y)
+            repel = np.empty_like(Y)
+            row_z = np.empty(Y.shape[0])
+            update = np.zeros_like(Y)
+            gains = np.ones_like(Y)
+            dof = float(self.dof)
+            for _ in range(TRANSFORM_ITER):
+                attractive_forces(P.indptr, P.indices, P.data, Y, ref, dof,
+                                  TRANSFORM_EXAGGERATION, attract)
+                if tree is not None:
+                    bh_repulsive_conditional(Y, *tree, dof, float(self.angle),
+                                             repel, row_z)
+                else:
+                    exact_repulsive(Y, ref, False, dof, repel, row_z)
+                grad = attract - repel / row_z[:, None]
+                norm = np.linalg.norm(grad, axis=1, keepdims=True)
+                grad *= np.minimum(1.0, TRANSFORM_MAX_GRAD_NORM / (norm + 1e-12))
+                gradient_step(Y, grad, update, gains, TRANSFORM_MOMENTUM,
+                              TRANSFORM_LEARNING_RATE, MIN_GAIN, -1.0, False)
+        return Y
+
+    def _map_neighbors(self):
+        return 10
+
+    def _map_reg(self):
+        return 1e-3
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        tags.non_deterministic = False
+        return tags

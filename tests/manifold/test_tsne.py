@@ -1,0 +1,346 @@
+"""TSNE: kernels against NumPy references and finite differences, the
+approximate gradients against the exact one, the estimator, and bad input."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.datasets import load_digits, make_blobs
+from sklearn.exceptions import NotFittedError
+from sklearn.manifold import trustworthiness
+from sklearn.neighbors import KNeighborsClassifier
+
+from skgen import TSNE
+from skgen.manifold import kl_divergence
+from skgen.manifold._tsne import _Repulsion, _tree
+from skgen.manifold._tsne_affinity import (conditional_probabilities,
+                                           joint_probabilities)
+from skgen.manifold._tsne_gradients import (attractive_forces, build_tree,
+                                            exact_repulsive, gradient_step)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits(return_X_y=True)
+
+
+# --- references ---------------------------------------------------------------------
+
+def _kernel(Y, dof):
+    d2 = np.sum((Y[:, None] - Y[None]) ** 2, axis=-1)
+    w = (1 + d2 / dof) ** -dof
+    np.fill_diagonal(w, 0)
+    return d2, w
+
+
+def _kl(P, Y, dof):
+    _, w = _kernel(Y, dof)
+    Q = w / w.sum()
+    mask = P > 0
+    return np.sum(P[mask] * np.log(P[mask] / Q[mask]))
+
+
+def _gradient(P, Y, dof):
+    """dKL/dY from the kernels, as the numba functions return it (factor 4 off)."""
+    P = sp.csr_matrix(P)
+    a = np.empty_like(Y)
+    r = np.empty_like(Y)
+    z = np.empty(len(Y))
+    attractive_forces(P.indptr, P.indices, P.data, Y, Y, dof, 1.0, a)
+    exact_repulsive(Y, Y, True, dof, r, z)
+    return a - r / z.sum()
+
+
+def _random_P(n, rng):
+    P = rng.rand(n, n) * (rng.rand(n, n) < 0.3)
+    P = P + P.T
+    np.fill_diagonal(P, 0)
+    return P / P.sum()
+
+
+# --- affinities ------------------------------------------------------------------------
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(5, 40), k=st.integers(4, 30), scale=st.sampled_from([1e-3, 1, 1e3]),
+       seed=st.integers(0, 2**16))
+def test_perplexity_calibration_hits_the_target_entropy(n, k, scale, seed):
+    rng = np.random.RandomState(seed)
+    sq = (rng.rand(n, k) * scale) ** 2
+    perplexity = rng.uniform(1.5, k - 0.5)
+    out = np.empty((n, k))
+    betas = np.empty(n)
+    conditional_probabilities(sq, np.log(perplexity), 1e-8, 200, out, betas)
+    entropy = -np.sum(np.where(out > 0, out * np.log(np.where(out > 0, out, 1)), 0),
+                      axis=1)
+    np.testing.assert_allclose(entropy, np.log(perplexity), atol=1e-5)
+    np.testing.assert_allclose(out.sum(1), 1, atol=1e-12)
+    # The rows are the Gaussians of the precisions found (NumPy reference).
+    ref = np.exp(-betas[:, None] * (sq - sq.min(1, keepdims=True)))
+    np.testing.assert_allclose(out, ref / ref.sum(1, keepdims=True), rtol=1e-10,
+                               atol=1e-300)
+
+
+def test_joint_probabilities_symmetric_and_normalised(digits):
+    X = digits[0][:300]
+    ind = np.argsort(np.sum((X[:, None] - X[None]) ** 2, -1), axis=1)[:, 1:31]
+    sq = np.take_along_axis(np.sum((X[:, None] - X[None]) ** 2, -1), ind, 1)
+    P, cond = joint_probabilities(ind.astype(np.int64), sq, 10.0)
+    assert abs(P.sum() - 1) < 1e-12
+    assert abs(P - P.T).max() < 1e-15
+    dense = np.zeros((300, 300))
+    np.put_along_axis(dense, ind, cond, axis=1)
+    np.testing.assert_allclose(P.toarray(), (dense + dense.T) / 600, atol=1e-15)
+
+
+def test_duplicate_rows_do_not_break_calibration():
+    sq = np.zeros((3, 6))  # all neighbours coincide
+    out = np.empty((3, 6))
+    conditional_probabilities(sq, np.log(2.0), 1e-8, 200, out, np.empty(3))
+    np.testing.assert_allclose(out, 1 / 6)
+
+
+# --- exact gradient -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+@pytest.mark.parametrize("dof", [1.0, 0.5])
+def test_exact_gradient_matches_finite_differences(dim, dof):
+    rng = np.random.RandomState(dim)
+    n = 30
+    P = _random_P(n, rng)
+    Y = rng.randn(n, dim)
+    grad = 4 * _gradient(P, Y, dof)  # the true KL gradient
+    fd = np.empty_like(Y)
+    h = 1e-6
+    for i in range(n):
+        for c in range(dim):
+            Yp, Ym = Y.copy(), Y.copy()
+            Yp[i, c] += h
+            Ym[i, c] -= h
+            fd[i, c] = (_kl(P, Yp, dof) - _kl(P, Ym, dof)) / (2 * h)
+    assert np.linalg.norm(grad - fd) / np.linalg.norm(fd) < 1e-6
+
+
+def test_kernels_match_numpy_references():
+    rng = np.random.RandomState(0)
+    n, dof = 40, 0.7
+    Y = rng.randn(n, 2)
+    P = _random_P(n, rng)
+    d2, w = _kernel(Y, dof)
+    r = 1 / (1 + d2 / dof)
+    diff = Y[:, None] - Y[None]
+    Ps = sp.csr_matrix(P)
+    a = np.empty_like(Y)
+    s = attractive_forces(Ps.indptr, Ps.indices, Ps.data, Y, Y, dof, 3.0, a)
+    np.testing.assert_allclose(a, 3.0 * np.einsum("ij,ij,ijc->ic", P, r, diff),
+                               rtol=1e-12)
+    mask = P > 0
+    np.testing.assert_allclose(s, np.sum(P[mask] * np.log(((1 + d2 / dof) ** -dof)[mask])),
+                               rtol=1e-12)
+    rep = np.empty_like(Y)
+    z = np.empty(n)
+    exact_repulsive(Y, Y, True, dof, rep, z)
+    np.testing.assert_allclose(rep, np.einsum("ij,ij,ijc->ic", w, r, diff), rtol=1e-12)
+    np.testing.assert_allclose(z, w.sum(1), rtol=1e-12)
+    assert kl_divergence(Ps, Y, dof) == pytest.approx(_kl(P, Y, dof), rel=1e-10)
+
+
+def test_gradient_step_matches_numpy():
+    rng = np.random.RandomState(1)
+    Y, g, u = rng.randn(50, 2), rng.randn(50, 2), rng.randn(50, 2)
+    u[0] = 0.0
+    gains = rng.uniform(0.5, 2, (50, 2))
+    Y0, u0, gains0 = Y.copy(), u.copy(), gains.copy()
+    gradient_step(Y, g, u, gains, 0.8, 3.0, 0.01, 1.5, True)
+    flip = np.sign(g) != np.sign(u0)
+    ref_gains = np.where(flip, gains0 + 0.2, np.maximum(gains0 * 0.8, 0.01))
+    ref_u = 0.8 * u0 - 3.0 * ref_gains * g
+    norm = np.linalg.norm(ref_u, axis=1, keepdims=True)
+    ref_u = np.where(norm > 1.5, ref_u * 1.5 / norm, ref_u)
+    ref_Y = Y0 + ref_u
+    np.testing.assert_allclose(gains, ref_gains, rtol=1e-14)
+    np.testing.assert_allclose(u, ref_u, rtol=1e-12)
+    np.testing.assert_allclose(Y, ref_Y - ref_Y.mean(0), atol=1e-12)
+
+
+# --- Barnes-Hut tree and the approximate gradients ----------------------------------------
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_tree_root_holds_every_point_and_their_mean(dim):
+    rng = np.random.RandomState(dim)
+    Y = np.vstack([rng.randn(200, dim), np.zeros((5, dim))])  # with duplicates
+    n_nodes, centre, half, com, count, child, point = build_tree(Y, 10000)
+    assert n_nodes > 0
+    assert count[0] == len(Y)
+    np.testing.assert_allclose(com[0], Y.mean(0), atol=1e-12)
+    leaves = (child[:n_nodes] < 0) & (count[:n_nodes] > 0)
+    assert count[:n_nodes][leaves].sum() == len(Y)
+
+
+@pytest.fixture(scope="module")
+def digits_P(digits):
+    X = digits[0][:1000]
+    return TSNE(method="barnes_hut", max_iter=1, random_state=0).fit(X).affinities_
+
+
+@pytest.mark.parametrize("method,dim,angle", [
+    ("barnes_hut", 1, 0.25), ("barnes_hut", 2, 0.25), ("barnes_hut", 3, 0.25),
+    ("fft", 1, None), ("fft", 2, None)])
+@pytest.mark.parametrize("spread", [1.0, 3.0])
+def test_approximate_gradients_within_one_percent_of_exact(digits_P, method, dim,
+                                                           angle, spread):
+    # 1000 points laid out at random (away from equilibrium, where attraction
+    # and repulsion cancel and any relative error is ill-defined).
+    rng = np.random.RandomState(dim)
+    Y = rng.randn(1000, dim) * spread
+    P = digits_P
+    a = np.empty_like(Y)
+    attractive_forces(P.indptr, P.indices, P.data, Y, Y, 1.0, 1.0, a)
+    grads = {}
+    for m in ("exact", method):
+        r = np.empty_like(Y)
+        z = np.empty(len(Y))
+        _Repulsion(m, 1.0, angle or 0.5, 2)(Y, r, z)
+        grads[m] = a - r / z.sum()
+    err = np.linalg.norm(grads[method] - grads["exact"]) / np.linalg.norm(grads["exact"])
+    assert err < 0.01
+
+
+def test_barnes_hut_excludes_the_point_and_counts_duplicates():
+    Y = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 4.0]])
+    r = np.empty_like(Y)
+    z = np.empty(3)
+    _Repulsion("barnes_hut", 1.0, 0.0, 1)(Y, r, z)
+    r_ex = np.empty_like(Y)
+    z_ex = np.empty(3)
+    exact_repulsive(Y, Y, True, 1.0, r_ex, z_ex)
+    np.testing.assert_allclose(z, z_ex, rtol=1e-12)
+    np.testing.assert_allclose(r, r_ex, rtol=1e-12, atol=1e-15)
+
+
+# --- the estimator ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
+def test_embeds_digits_faithfully(digits, method):
+    X, y = digits[0][:600], digits[1][:600]
+    tsne = TSNE(method=method, random_state=0).fit(X)
+    assert trustworthiness(X, tsne.embedding_, n_neighbors=10) > 0.97
+    # As good for a 10-NN classifier as the raw pixels (0.835 on this split;
+    # scikit-learn's and openTSNE's embeddings: 0.83, 0.825).
+    knn = KNeighborsClassifier(10).fit(tsne.embedding_[:400], y[:400])
+    assert knn.score(tsne.embedding_[400:], y[400:]) > 0.8
+    # The reported KL is the KL of the returned embedding (the approximate
+    # methods estimate Z; BH within a few per cent).
+    exact = kl_divergence(tsne.affinities_, tsne.embedding_)
+    assert tsne.kl_divergence_ == pytest.approx(exact, rel=0.05)
+    assert tsne.n_iter_ == 750
+
+
+def test_same_random_state_same_embedding(digits):
+    X = digits[0][:300]
+    for init in ("pca", "random"):
+        a = TSNE(init=init, method="barnes_hut", random_state=3, max_iter=100).fit(X)
+        b = TSNE(init=init, method="barnes_hut", random_state=3, max_iter=100).fit(X)
+        np.testing.assert_array_equal(a.embedding_, b.embedding_)
+    c = TSNE(init="random", method="barnes_hut", random_state=4, max_iter=100).fit(X)
+    assert not np.allclose(a.embedding_, c.embedding_)
+
+
+def test_pca_init_scaled_and_array_init_used(digits):
+    X = digits[0][:300]
+    t = TSNE(max_iter=1, early_exaggeration_iter=0, learning_rate=1e-12).fit(X)
+    assert np.std(t.embedding_[:, 0]) == pytest.approx(1e-4, rel=1e-3)
+    init = np.random.RandomState(0).randn(300, 2)
+    t = TSNE(init=init, max_iter=1, early_exaggeration_iter=0,
+             learning_rate=1e-12).fit(X)
+    np.testing.assert_allclose(t.embedding_, init - init.mean(0), atol=1e-9)
+
+
+def test_transform_places_held_out_digits_among_their_class(digits):
+    X, y = digits
+    tsne = TSNE(random_state=0).fit(X[:1200])
+    placed = tsne.transform(X[1200:])
+    knn = KNeighborsClassifier(10).fit(tsne.embedding_, y[:1200])
+    raw = KNeighborsClassifier(10).fit(X[:1200], y[:1200]).score(X[1200:], y[1200:])
+    assert knn.score(placed, y[1200:]) > raw - 0.05
+    # Each point is placed on its own: subsets give the same positions.
+    np.testing.assert_allclose(tsne.transform(X[1200:1210]), placed[:10], atol=1e-12)
+
+
+def test_maps_back_samples_and_score(digits):
+    X = digits[0][:500]
+    tsne = TSNE(random_state=0, max_iter=300).fit(X)
+    back = tsne.inverse_transform(tsne.embedding_[:20])
+    assert back.shape == (20, 64)
+    # Back near the original digits: closer than the average pair of digits.
+    typical = np.mean(np.linalg.norm(X[:20] - X[20:40], axis=1))
+    assert np.mean(np.linalg.norm(back - X[:20], axis=1)) < 0.5 * typical
+    s = tsne.sample(10, random_state=0)
+    assert s.shape == (10, 64)
+    np.testing.assert_array_equal(s, tsne.sample(10, random_state=0))
+    assert 0.9 < tsne.score(X[:200]) <= 1.0
+
+
+def test_callbacks_stop_and_verbose(digits, capsys):
+    X = digits[0][:300]
+    seen = []
+
+    def stop_at_100(iteration, kl, embedding):
+        seen.append((iteration, kl, embedding.shape))
+        return iteration >= 100
+
+    t = TSNE(callbacks=[stop_at_100], verbose=True, random_state=0).fit(X)
+    assert t.n_iter_ == 100
+    assert [s[0] for s in seen] == [50, 100]
+    assert all(np.isfinite(s[1]) for s in seen)
+
+
+def test_three_dimensions_and_one(digits):
+    X = digits[0][:1200]
+    t3 = TSNE(n_components=3, random_state=0, max_iter=300).fit(X)
+    assert t3._method == "barnes_hut" and t3.embedding_.shape == (1200, 3)
+    t1 = TSNE(n_components=1, method="fft", random_state=0, max_iter=300).fit(X)
+    assert np.all(np.isfinite(t1.embedding_))
+
+
+# --- bad input --------------------------------------------------------------------------
+
+def test_perplexity_at_or_above_n_samples():
+    X = np.random.RandomState(0).randn(20, 3)
+    with pytest.raises(ValueError, match="perplexity must be less than n_samples"):
+        TSNE(perplexity=20).fit(X)
+
+
+def test_fft_refuses_three_components_and_bh_four():
+    X = np.random.RandomState(0).randn(50, 5)
+    with pytest.raises(ValueError, match="method='fft'.*n_components=3"):
+        TSNE(n_components=3, method="fft", perplexity=5).fit(X)
+    with pytest.raises(ValueError, match="barnes_hut"):
+        TSNE(n_components=4, method="barnes_hut", perplexity=5).fit(X)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_inf(bad):
+    X = np.random.RandomState(0).randn(50, 3)
+    X[0, 0] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        TSNE(perplexity=5).fit(X)
+
+
+@pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
+def test_duplicate_points(method):
+    X, _ = make_blobs(200, n_features=5, random_state=0)
+    X = np.vstack([X, X[:50], X[:50]])
+    t = TSNE(method=method, perplexity=10, random_state=0, max_iter=300).fit(X)
+    assert np.all(np.isfinite(t.embedding_)) and np.isfinite(t.kl_divergence_)
+
+
+def test_unfitted_and_wrong_shapes():
+    X = np.random.RandomState(0).randn(40, 3)
+    with pytest.raises(NotFittedError):
+        TSNE().transform(X)
+    with pytest.raises(ValueError, match="init"):
+        TSNE(init=np.zeros((5, 2)), perplexity=5).fit(X)
+    t = TSNE(perplexity=5, max_iter=50).fit(X)
+    with pytest.raises(ValueError, match="3 features"):
+        t.transform(X[:, :2])
