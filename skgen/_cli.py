@@ -34,6 +34,9 @@ class DataContext:
     X_train : ndarray of shape (n_samples, n_features) or None
         The training split, for factories whose estimator is built from data
         (SparseCoder's dictionary of training examples).
+    y_train : ndarray of shape (n_samples,) or None
+        Labels of the training split, when the data set has them (the
+        embeddings' kNN accuracy).
     """
 
     n_samples: int
@@ -41,6 +44,7 @@ class DataContext:
     image_shape: tuple
     random_state: int
     X_train: np.ndarray = None
+    y_train: np.ndarray = None
 
 
 @dataclass
@@ -408,6 +412,117 @@ def _dae_figures(estimator, ctx, X_train, folder):
     return [("corrupted and reconstructed digits", path)]
 
 
+# --- embeddings ------------------------------------------------------------------
+
+class _Embedding:
+    """An embedding method (ours or a baseline) fitted on the training split.
+
+    Every row of the manifold comparisons is scored the same way, on the
+    training embedding (scikit-learn's TSNE has no ``transform``): ``score`` is
+    its trustworthiness (k=5, on at most 3000 sampled points); the metrics are
+    the KL divergence each t-SNE reports and the 10-NN accuracy of the training
+    labels in the embedding (5-fold cross-validation).
+    """
+
+    def __init__(self, estimator, ctx):
+        self.estimator = estimator
+        self.ctx = ctx
+
+    def fit(self, X):
+        fitted = self.estimator.fit(X)
+        embedding = getattr(fitted, "embedding_", fitted)
+        self.embedding_ = np.asarray(embedding, dtype=np.float64)
+        self.kl_divergence_ = float(getattr(fitted, "kl_divergence_",
+                                            getattr(fitted, "kl_divergence", np.nan)))
+        self._rows = np.random.RandomState(0).permutation(X.shape[0])[:3000]
+        self._X = X[self._rows]
+        return self
+
+    def score(self, X=None):
+        from sklearn.manifold import trustworthiness
+
+        return float(trustworthiness(self._X, self.embedding_[self._rows], n_neighbors=5))
+
+    def knn_accuracy(self):
+        from sklearn.model_selection import cross_val_score
+        from sklearn.neighbors import KNeighborsClassifier
+
+        if self.ctx.y_train is None:
+            return np.nan
+        return float(np.mean(cross_val_score(KNeighborsClassifier(10), self.embedding_,
+                                             self.ctx.y_train, cv=5)))
+
+
+_EMBEDDING_METRICS = {
+    "kl": lambda est, X: est.kl_divergence_,
+    "knn_acc": lambda est, X: est.knn_accuracy(),
+}
+# Neighbours of LLE's rows: the digits' 5-NN graph can split into pieces.
+LLE_NEIGHBORS = 12
+
+
+def _make_lle(ctx):
+    from .manifold import LLE
+
+    return _Embedding(LLE(n_neighbors=LLE_NEIGHBORS, random_state=ctx.random_state), ctx)
+
+
+def _make_sklearn_lle(ctx):
+    from sklearn.manifold import LocallyLinearEmbedding
+
+    return _Embedding(LocallyLinearEmbedding(n_neighbors=LLE_NEIGHBORS,
+                                             random_state=ctx.random_state), ctx)
+
+
+def _make_tsne(ctx):
+    from .manifold import TSNE
+
+    return _Embedding(TSNE(random_state=ctx.random_state), ctx)
+
+
+def _make_sklearn_tsne(ctx):
+    from sklearn.manifold import TSNE as SkTSNE
+
+    if ctx.n_samples > 20_000:  # tens of minutes on a small machine: skipped
+        return None
+    return _Embedding(SkTSNE(max_iter=750, init="pca", random_state=ctx.random_state), ctx)
+
+
+def _make_open_tsne(ctx):
+    try:
+        import openTSNE
+    except ImportError:
+        return None
+    return _Embedding(openTSNE.TSNE(random_state=ctx.random_state), ctx)
+
+
+def _embedding_figures(estimator, ctx, X_train, folder):
+    from .utils._plotting import _pyplot, plot_images
+
+    plt = _pyplot()
+    name = type(estimator.estimator).__name__
+    E = estimator.embedding_
+    fig, ax = plt.subplots(figsize=(6, 6))
+    colours = ctx.y_train if ctx.y_train is not None else "k"
+    sc = ax.scatter(E[:, 0], E[:, 1], c=colours, cmap="tab10", s=3)
+    if ctx.y_train is not None:
+        fig.colorbar(sc, ax=ax, ticks=range(10))
+    ax.set_title(f"{name} of the training split")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    path = folder / f"{name}_embedding.png"
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    figures = [("embedding coloured by label", path)]
+    if ctx.image_shape is not None:
+        samples = estimator.estimator.sample(40, random_state=ctx.random_state)
+        path = folder / f"{name}_samples.png"
+        plot_images(np.clip(samples, 0, 1), ctx.image_shape, path,
+                    title=f"{name}: KDE draws in the embedding, mapped back")
+        figures.append(("samples mapped back to images", path))
+    return figures
+
+
 COMPARISONS = [
     Comparison(
         name="GaussianMixtureEM",
@@ -471,12 +586,28 @@ COMPARISONS = [
         metrics={"psnr_dB": _denoising_psnr},
         figures=_dae_figures,
     ),
+    Comparison(
+        name="LLE",
+        make=_make_lle,
+        baselines={"LocallyLinearEmbedding": _make_sklearn_lle},
+        metrics=_EMBEDDING_METRICS,
+        figures=_embedding_figures,
+    ),
+    Comparison(
+        name="TSNE",
+        make=_make_tsne,
+        baselines={"TSNE (scikit-learn)": _make_sklearn_tsne,
+                   "openTSNE": _make_open_tsne},
+        metrics=_EMBEDDING_METRICS,
+        figures=_embedding_figures,
+    ),
 ]
 
 DATASETS = ("digits", "mnist", "binarized_mnist", "olivetti")
 
 
-def load_data(name="digits", data_home=None, max_samples=None, random_state=0):
+def load_data(name="digits", data_home=None, max_samples=None, random_state=0,
+              return_labels=False):
     """Load a data set for ``skgen compare``, features scaled to [0, 1].
 
     Parameters
@@ -489,12 +620,16 @@ def load_data(name="digits", data_home=None, max_samples=None, random_state=0):
         Keep at most this many samples (a random subset).
     random_state : int, default=0
         Seed of the subset.
+    return_labels : bool, default=False
+        Also return the labels (None for the binarized MNIST, which has none).
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features), float64 in [0, 1]
     image_shape : tuple of int
         Shape of one image.
+    y : ndarray of shape (n_samples,) or None
+        Labels; only with ``return_labels``.
 
     Raises
     ------
@@ -503,22 +638,29 @@ def load_data(name="digits", data_home=None, max_samples=None, random_state=0):
     """
     from . import datasets
 
+    y = None
     if name == "digits":
         from sklearn.datasets import load_digits
 
-        X, shape = load_digits().data / 16.0, (8, 8)
+        bunch = load_digits()
+        X, y, shape = bunch.data / 16.0, bunch.target, (8, 8)
     elif name == "mnist":
-        X, shape = datasets.load_mnist(data_home, subset="all").data / 255.0, (28, 28)
+        bunch = datasets.load_mnist(data_home, subset="all")
+        X, y, shape = bunch.data / 255.0, bunch.target, (28, 28)
     elif name == "binarized_mnist":
         X, shape = datasets.load_binarized_mnist(data_home).data.astype(float), (28, 28)
     elif name == "olivetti":
-        X, shape = datasets.load_olivetti_faces(data_home).data.astype(float), (64, 64)
+        bunch = datasets.load_olivetti_faces(data_home)
+        X, y, shape = bunch.data.astype(float), getattr(bunch, "target", None), (64, 64)
     else:
         raise ValueError(f"Unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
     if max_samples is not None and X.shape[0] > max_samples:
         rng = np.random.RandomState(random_state)
-        X = X[np.sort(rng.choice(X.shape[0], max_samples, replace=False))]
-    return np.ascontiguousarray(X, dtype=np.float64), shape
+        keep = np.sort(rng.choice(X.shape[0], max_samples, replace=False))
+        X = X[keep]
+        y = None if y is None else y[keep]
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    return (X, shape, y) if return_labels else (X, shape)
 
 
 def _fit_and_score(estimator, X_train, X_test, scorer=None, timed="fit"):
@@ -550,8 +692,8 @@ def _metrics(comp, estimator, X_test):
         return {label: float(fn(estimator, X_test)) for label, fn in comp.metrics.items()}
 
 
-def run_compare(X, image_shape, *, comparisons=None, report=None, random_state=0,
-                progress=None, test_size=0.25):
+def run_compare(X, image_shape, *, y=None, comparisons=None, report=None,
+                random_state=0, progress=None, test_size=0.25):
     """Fit each comparison's estimator and baselines on one split; return the rows.
 
     Parameters
@@ -560,6 +702,8 @@ def run_compare(X, image_shape, *, comparisons=None, report=None, random_state=0
         Data scaled to [0, 1].
     image_shape : tuple of int or None
         Shape of one image, for the figures.
+    y : ndarray of shape (n_samples,), optional
+        Labels, split with X (the embeddings' kNN accuracy and figure colours).
     comparisons : list of Comparison, optional
         Defaults to every entry of ``COMPARISONS``.
     report : str or path-like, optional
@@ -584,13 +728,19 @@ def run_compare(X, image_shape, *, comparisons=None, report=None, random_state=0
     from .utils import progress_bar
 
     comparisons = COMPARISONS if comparisons is None else comparisons
-    X_train, X_test = train_test_split(X, test_size=test_size, random_state=random_state)
+    if y is None:
+        X_train, X_test = train_test_split(X, test_size=test_size,
+                                           random_state=random_state)
+        y_train = None
+    else:
+        X_train, X_test, y_train, _ = train_test_split(X, y, test_size=test_size,
+                                                       random_state=random_state)
     views = {
         "continuous": (X_train, X_test),
         "binary": ((X_train > 0.5).astype(np.float64), (X_test > 0.5).astype(np.float64)),
     }
     ctx = DataContext(X_train.shape[0], X_train.shape[1], image_shape, random_state,
-                      X_train)
+                      X_train, y_train)
     folder = Path(report) if report is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -608,6 +758,9 @@ def run_compare(X, image_shape, *, comparisons=None, report=None, random_state=0
             for label, make in comp.baselines.items():
                 bar.set_postfix_str(label)
                 baseline = make(ctx)
+                if baseline is None:  # not installed, or too slow at this size
+                    bar.update()
+                    continue
                 base_s, base_score = _fit_and_score(
                     baseline, train, test, comp.scorers.get(label), comp.timed
                 )
@@ -689,7 +842,10 @@ def _markdown(rows, figures, ctx, folder):
         "Scores are held-out means of each estimator's `score` (nats per sample for "
         "mixtures, PCA and the VAE (the VAE's is the ELBO, a lower bound); minus the "
         "sparse-coding objective per sample for sparse coding; minus the mean squared "
-        "error of rebuilding masked data for the DenoisingAE; higher is better). speedup = baseline seconds / skgen seconds, of `fit` "
+        "error of rebuilding masked data for the DenoisingAE; trustworthiness (k=5) of the "
+        "training embedding for LLE and TSNE, whose metrics add the reported KL "
+        "divergence and the 10-NN accuracy of the labels in the embedding; higher is "
+        "better). speedup = baseline seconds / skgen seconds, of `fit` "
         "(SparseCoder: of `transform` on the test split, its dictionary being fixed); "
         "skgen's numba kernels are compiled before timing (once per machine, then "
         "cached). "
@@ -734,7 +890,8 @@ def main(argv=None):
     cmp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
 
-    X, image_shape = load_data(args.data, args.data_home, args.max_samples, args.random_state)
+    X, image_shape, y = load_data(args.data, args.data_home, args.max_samples,
+                                  args.random_state, return_labels=True)
     comparisons = COMPARISONS
     if args.estimators:
         unknown = set(args.estimators) - {c.name for c in COMPARISONS}
@@ -745,6 +902,7 @@ def main(argv=None):
     rows = run_compare(
         X,
         image_shape,
+        y=y,
         comparisons=comparisons,
         report=args.report or None,
         random_state=args.random_state,

@@ -15,7 +15,7 @@ def test_compare_on_digits_prints_table_and_report(tmp_path, capsys):
     assert "GaussianMixtureEM" in out and "GaussianMixture" in out
     assert "BernoulliMixture" in out and "BernoulliNB" in out
     for name in ("PCA", "SparseCoder", "DictionaryLearning", "VAE", "VAE-bernoulli",
-                 "DenoisingAE"):
+                 "DenoisingAE", "LLE", "TSNE"):
         assert f"\n{name} " in out
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "| estimator |" in report
@@ -25,7 +25,8 @@ def test_compare_on_digits_prints_table_and_report(tmp_path, capsys):
     assert {"PCA_components.png", "PCA_samples.png",
             "DictionaryLearning_atoms.png", "VAE_gaussian_samples.png",
             "VAE_bernoulli_samples.png", "VAE_latent_map.png",
-            "DenoisingAE_pairs.png"} <= set(pngs)
+            "DenoisingAE_pairs.png", "LLE_embedding.png", "LLE_samples.png",
+            "TSNE_embedding.png", "TSNE_samples.png"} <= set(pngs)
 
 
 def test_rows_hold_same_split_scores():
@@ -48,6 +49,21 @@ def test_decomposition_rows_match_their_baselines():
         # Same model or algorithm, same start, same split: the same held-out score.
         assert row["score"] == pytest.approx(row["baseline_score"], rel=1e-6)
     assert "rel_error" in rows[1]["metrics"] and "nonzeros" in rows[1]["metrics"]
+
+
+def test_embedding_rows_score_the_same_way():
+    X, shape, y = load_data("digits", max_samples=500, return_labels=True)
+    rows = run_compare(X, shape, y=y, progress=False,
+                       comparisons=[c for c in COMPARISONS if c.name in ("LLE", "TSNE")])
+    by = {(r["estimator"], r["baseline"]): r for r in rows}
+    lle = by[("LLE", "LocallyLinearEmbedding")]
+    # Same algorithm, same neighbours: the same embedding's trustworthiness.
+    assert lle["score"] == pytest.approx(lle["baseline_score"], abs=1e-6)
+    tsne = by[("TSNE", "TSNE (scikit-learn)")]
+    assert tsne["score"] > 0.95 and tsne["baseline_score"] > 0.95
+    assert "kl " in tsne["metrics"] and "knn_acc" in tsne["metrics"]
+    knn = float(tsne["metrics"].split("knn_acc ")[1].split(" vs")[0])
+    assert knn > 0.9
 
 
 def test_python_dash_m(tmp_path):

@@ -39,8 +39,10 @@ METHODS = ("auto", "exact", "barnes_hut", "fft")
 # interpolation (1-D, 2-D), else Barnes-Hut (openTSNE switches at 10000).
 EXACT_BELOW = 1000
 FFT_ABOVE = 10000
-# Exact neighbours below this many points (approximate, pynndescent, above).
-APPROX_NEIGHBORS_ABOVE = 10000
+# Exact neighbours up to this many points, approximate (pynndescent) above.
+# Measured on MNIST 70000 x 50, 2 cores: exact (scikit-learn, brute force) 10.1 s;
+# pynndescent 13.7 s, 35.6 s on its first call in a process (its compilation).
+APPROX_NEIGHBORS_ABOVE = 100_000
 MAX_STEP_NORM = 5.0
 MIN_GAIN = 0.01
 REPORT_EVERY = 50
@@ -153,7 +155,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
     neighbors : {'auto', 'exact', 'approx'}, default='auto'
         Neighbour search for the affinities: exact (scikit-learn), or
         approximate (pynndescent, Dong et al. 2011); 'auto' is approximate above
-        10000 points. The exact gradient always uses all pairs.
+        100000 points (below, brute force is the faster on a few cores). The exact gradient always uses all pairs.
     random_state : int, RandomState instance or None, default=None
         Seeds the random initialisation and pynndescent.
     n_jobs : int or None, default=None
@@ -352,9 +354,10 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         row_z = np.empty(n)
         update = np.zeros_like(Y)
         gains = np.ones_like(Y)
-        phases = [(float(self.early_exaggeration), min(self.early_exaggeration_iter,
-                                                      self.max_iter), 0.5),
-                  (1.0, max(self.max_iter - self.early_exaggeration_iter, 0), 0.8)]
+        n_early = min(self.early_exaggeration_iter, self.max_iter)
+        # (exaggeration, iterations, momentum) of each phase.
+        phases = [(float(self.early_exaggeration), n_early, 0.5),
+                  (1.0, self.max_iter - n_early, 0.8)]
         kl = np.nan
         it = 0
         stop = False
@@ -366,9 +369,10 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                 else:
                     lr = float(self.learning_rate)
                 for _ in range(n_steps):
+                    report = (it + 1) % REPORT_EVERY == 0 or it + 1 == self.max_iter
                     sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y,
                                                     float(self.dof), exaggeration,
-                                                    attract)
+                                                    attract, report)
                     repulsion(Y, repel, row_z)
                     z = row_z.sum()
                     grad = attract - repel / z
@@ -376,7 +380,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                                   MAX_STEP_NORM, True)
                     it += 1
                     bar.update(1)
-                    if it % REPORT_EVERY == 0 or it == self.max_iter:
+                    if report:
                         kl = sum_p_log_p - sum_p_log_w + np.log(z)
                         bar.set_postfix(kl=f"{kl:.4f}")
                         if callbacks and any(bool(cb(it, kl, Y)) for cb in callbacks):
@@ -515,7 +519,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
             dof = float(self.dof)
             for _ in range(TRANSFORM_ITER):
                 attractive_forces(P.indptr, P.indices, P.data, Y, ref, dof,
-                                  TRANSFORM_EXAGGERATION, attract)
+                                  TRANSFORM_EXAGGERATION, attract, False)
                 if tree is not None:
                     bh_repulsive_conditional(Y, *tree, dof, float(self.angle),
                                              repel, row_z)

@@ -39,7 +39,8 @@ __all__ = [
 
 
 @jit(parallel=True)
-def attractive_forces(indptr, indices, data, Y, reference, dof, exaggeration, out):
+def attractive_forces(indptr, indices, data, Y, reference, dof, exaggeration, out,
+                      with_kl=True):
     """Attractive part sum_j p_ij r_ij (y_i - y_j), over a CSR matrix P.
 
     Parameters
@@ -56,14 +57,21 @@ def attractive_forces(indptr, indices, data, Y, reference, dof, exaggeration, ou
         Factor on P.
     out : ndarray of shape (n_samples, n_components)
         Output, overwritten.
+    with_kl : bool, default=True
+        Also sum p_ij log w_ij (a logarithm per pair: half the kernel's time,
+        so the optimiser asks only when it reports).
 
     Returns
     -------
     sum_p_log_w : float
-        sum_ij p_ij log w_ij (unexaggerated), for the KL divergence.
+        sum_ij p_ij log w_ij (unexaggerated), for the KL divergence; 0 when
+        not ``with_kl``.
     """
     n, dim = Y.shape
     total = 0.0
+    if dim == 2:
+        return _attractive_2d(indptr, indices, data, Y, reference, dof, exaggeration,
+                              out, with_kl)
     for i in prange(n):
         acc = 0.0
         for c in range(dim):
@@ -79,7 +87,37 @@ def attractive_forces(indptr, indices, data, Y, reference, dof, exaggeration, ou
             f = exaggeration * p / q
             for c in range(dim):
                 out[i, c] += f * (Y[i, c] - reference[j, c])
-            acc += p * np.log(q)
+            if with_kl:
+                acc += p * np.log(q)
+        total += acc
+    return -dof * total
+
+
+@jit(parallel=True)
+def _attractive_2d(indptr, indices, data, Y, reference, dof, exaggeration, out,
+                   with_kl):
+    """attractive_forces for 2-D embeddings, the coordinates held in registers."""
+    n = Y.shape[0]
+    total = 0.0
+    for i in prange(n):
+        acc = 0.0
+        fx = 0.0
+        fy = 0.0
+        yx = Y[i, 0]
+        yy = Y[i, 1]
+        for ptr in range(indptr[i], indptr[i + 1]):
+            j = indices[ptr]
+            dx = yx - reference[j, 0]
+            dy = yy - reference[j, 1]
+            q = 1.0 + (dx * dx + dy * dy) / dof
+            p = data[ptr]
+            f = p / q
+            fx += f * dx
+            fy += f * dy
+            if with_kl:
+                acc += p * np.log(q)
+        out[i, 0] = exaggeration * fx
+        out[i, 1] = exaggeration * fy
         total += acc
     return -dof * total
 
@@ -458,15 +496,18 @@ def _combine_fft(Y, phi, out, row_z):
 class FFTRepulsion:
     """Repulsive sums by polynomial interpolation on a grid and FFT convolution.
 
-    The embedding's bounding square is cut into n_boxes boxes per dimension
-    (at least ``min_num_intervals``, at least one per ``ints_in_interval``
-    units), each with ``n_interpolation_points`` equispaced nodes per
-    dimension, so that all nodes form one equispaced grid. Charges
-    (1, y_1, .., y_d) are spread to the nodes by Lagrange interpolation,
-    convolved with the kernel w r sampled on the grid (and the charge 1 with
-    w, for Z), and interpolated back (Linderman et al. 2019). The kernel's
-    Toeplitz (1-D) or block-Toeplitz (2-D) matrix is applied as a circulant of
-    twice the size with scipy.fft.
+    The embedding's bounding square is cut into boxes, each with
+    ``n_interpolation_points`` equispaced nodes per dimension, so that all
+    nodes form one equispaced grid. Charges (1, y_1, .., y_d) are spread to the
+    nodes by Lagrange interpolation, convolved with the kernel w r sampled on
+    the grid (and the charge 1 with w, for Z), and interpolated back (Linderman
+    et al. 2019). The kernel's Toeplitz (1-D) or block-Toeplitz (2-D) matrix is
+    applied as a circulant of twice the size with scipy.fft.
+
+    Boxes: max(``min_num_intervals``, span / ``ints_in_interval``) per
+    dimension, tiling the embedding's bounding square exactly (openTSNE's
+    rule). The padded charge grids are transformed row-wise only where they
+    hold data, and only the needed quarter of each result is transformed back.
 
     Parameters
     ----------
@@ -487,25 +528,67 @@ class FFTRepulsion:
         self.ints_in_interval = float(ints_in_interval)
         self.n_threads = int(n_threads)
 
+    def _grid(self, lo, hi):
+        """(number of boxes per dimension, box width) tiling [lo, hi] exactly.
+
+        openTSNE's rule, its count rounded up to an FFT-friendly size (as
+        openTSNE also does). Tried and measured worse: boxes of a fixed width
+        (reusing the kernel's spectrum across iterations) left the grid's edge
+        off the data's and ended 0.5% higher in KL on 10000 points, with or
+        without a randomly shifted origin.
+        """
+        span = max(hi - lo, 1e-12)
+        n_boxes = max(self.min_num_intervals, int(np.ceil(span / self.ints_in_interval)))
+        # Round up to a grid whose padded length has only small prime factors
+        # (a prime length sends pocketfft to Bluestein's algorithm, 3-5x slower).
+        while sfft.next_fast_len(2 * self.p * n_boxes, real=True) != 2 * self.p * n_boxes:
+            n_boxes += 1
+        return n_boxes, span / n_boxes * (1.0 + 1e-12)
+
     def _kernels(self, n_grid, h, dim):
-        # Distances of node offsets on the doubled (circulant) grid.
-        m = np.arange(2 * n_grid, dtype=np.float64)
-        m = np.minimum(m, 2 * n_grid - m) * h
+        """Spectra of the circulant kernels w r and w (real: the kernels are even).
+
+        The DFT of an even sequence of length 2G is the type-I DCT of its first
+        G + 1 terms, a quarter of the work of the complex FFT in 2-D.
+        """
+        m = np.arange(n_grid + 1, dtype=np.float64) * h
         if dim == 1:
             d2 = m ** 2
         else:
             d2 = m[:, None] ** 2 + m[None, :] ** 2
         r = 1.0 / (1.0 + d2 / self.dof)
         w = r if self.dof == 1.0 else r ** self.dof
-        # The offset n_grid is never needed: zero it (circulant embedding).
-        if dim == 1:
-            w[n_grid] = 0.0
-        else:
+        # The offset G is never needed: zero it (circulant embedding).
+        w[..., n_grid] = 0.0
+        if dim == 2:
             w[n_grid, :] = 0.0
-            w[:, n_grid] = 0.0
         axes = tuple(range(-dim, 0))
-        return (sfft.rfftn(w * r, axes=axes, workers=self.n_threads),
-                sfft.rfftn(w, axes=axes, workers=self.n_threads))
+        spectra = sfft.dctn(np.stack([w * r, w]), type=1, axes=axes,
+                            workers=self.n_threads)
+        if dim == 2:
+            # Rows k and 2G - k of the 2G x (G + 1) spectrum are equal.
+            spectra = np.concatenate([spectra, spectra[:, -2:0:-1]], axis=1)
+        return spectra[0], spectra[1]
+
+    def _convolve(self, grid, kernel_wr, kernel_w, n_grid, dim):
+        """Potentials on the nodes: charges (c, G[, G]) -> (c + 1, G[, G])."""
+        workers = self.n_threads
+        c = grid.shape[0]
+        if dim == 1:
+            spectrum = sfft.rfft(grid, n=2 * n_grid, axis=-1, workers=workers)
+        else:
+            # Half the padded rows are zero: transform the G data rows along x,
+            # then every column along y.
+            half = sfft.rfft(grid, n=2 * n_grid, axis=-1, workers=workers)
+            spectrum = sfft.fft(half, n=2 * n_grid, axis=-2, workers=workers)
+        products = np.empty((c + 1,) + spectrum.shape[1:], dtype=spectrum.dtype)
+        np.multiply(spectrum, kernel_wr, out=products[:c])
+        np.multiply(spectrum[0], kernel_w, out=products[c])
+        if dim == 1:
+            return sfft.irfft(products, n=2 * n_grid, axis=-1, workers=workers)[:, :n_grid]
+        # Only the first G rows and columns of the result are needed.
+        cols = sfft.ifft(products, axis=-2, workers=workers)[:, :n_grid]
+        return sfft.irfft(cols, n=2 * n_grid, axis=-1, workers=workers)[:, :, :n_grid]
 
     def __call__(self, Y, out, row_z):
         """R_i into ``out`` and Z_i into ``row_z`` (point itself excluded).
@@ -518,14 +601,10 @@ class FFTRepulsion:
         """
         n, dim = Y.shape
         lo = float(Y.min())
-        hi = float(Y.max())
-        span = max(hi - lo, 1e-12)
-        n_boxes = max(self.min_num_intervals, int(np.ceil(span / self.ints_in_interval)))
-        box_width = span / n_boxes * (1.0 + 1e-12)
+        n_boxes, box_width = self._grid(lo, float(Y.max()))
         p = self.p
         n_grid = n_boxes * p
-        h = box_width / p
-        kernel_wr, kernel_w = self._kernels(n_grid, h, dim)
+        kernel_wr, kernel_w = self._kernels(n_grid, box_width / p, dim)
         charges = np.empty((n, dim + 1))
         charges[:, 0] = 1.0
         charges[:, 1:] = Y
@@ -539,23 +618,15 @@ class FFTRepulsion:
                                    n_boxes, p, b, w)
             boxes.append(b)
             weights.append(w)
-        shape = (n_grid,) * dim
-        grids = np.empty((n_chunks, dim + 1) + shape)
+        grids = np.empty((n_chunks, dim + 1) + (n_grid,) * dim)
         if dim == 1:
             _scatter_1d(boxes[0], weights[0], charges, p, n_chunks, grids)
         else:
             _scatter_2d(boxes[0], boxes[1], weights[0], weights[1], charges, p,
                         n_chunks, grids)
         grid = grids.sum(axis=0) if n_chunks > 1 else grids[0]
-        axes = tuple(range(-dim, 0))
-        spectrum = sfft.rfftn(grid, s=(2 * n_grid,) * dim, axes=axes,
-                              workers=self.n_threads)
-        products = np.empty((dim + 2,) + spectrum.shape[1:], dtype=spectrum.dtype)
-        products[:dim + 1] = spectrum * kernel_wr
-        products[dim + 1] = spectrum[0] * kernel_w
-        full = sfft.irfftn(products, s=(2 * n_grid,) * dim, axes=axes,
-                           workers=self.n_threads)
-        potentials = np.ascontiguousarray(full[(slice(None),) + (slice(0, n_grid),) * dim])
+        potentials = np.ascontiguousarray(
+            self._convolve(grid, kernel_wr, kernel_w, n_grid, dim))
         phi = np.empty((n, dim + 2))
         if dim == 1:
             _gather_1d(boxes[0], weights[0], potentials, p, phi)

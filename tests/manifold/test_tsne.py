@@ -13,7 +13,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from skgen import TSNE
 from skgen.manifold import kl_divergence
-from skgen.manifold._tsne import _Repulsion, _tree
+from skgen.manifold._tsne import _Repulsion
 from skgen.manifold._tsne_affinity import (conditional_probabilities,
                                            joint_probabilities)
 from skgen.manifold._tsne_gradients import (attractive_forces, build_tree,
