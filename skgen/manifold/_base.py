@@ -70,6 +70,23 @@ class EmbeddingMixin:
     ``_map_reg`` (regularisation of that map).
     """
 
+    def fit_transform(self, X, y=None):
+        """Fit and return ``embedding_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : ignored
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_components)
+            The fitted embedding (not ``transform(X)``, which places the rows
+            anew).
+        """
+        return self.fit(X).embedding_
+
     def _embedding_index(self):
         index = getattr(self, "_embedding_nbrs", None)
         if index is None:

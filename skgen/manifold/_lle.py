@@ -406,20 +406,6 @@ class LLE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         self._embedding_nbrs = None
         return self
 
-    def fit_transform(self, X, y=None):
-        """Fit and return ``embedding_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : ignored
-
-        Returns
-        -------
-        embedding : ndarray of shape (n_samples, n_components)
-        """
-        return self.fit(X).embedding_
-
     def transform(self, X):
         """Embed new points by barycentric weights of their training neighbours.
 

@@ -450,20 +450,6 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                                             n_jobs=self.n_jobs).fit(X)
         return self
 
-    def fit_transform(self, X, y=None):
-        """Fit and return ``embedding_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : ignored
-
-        Returns
-        -------
-        embedding : ndarray of shape (n_samples, n_components)
-        """
-        return self.fit(X).embedding_
-
     def transform(self, X):
         """Place new points in the frozen embedding.
 

@@ -508,6 +508,9 @@ class FFTRepulsion:
     dimension, tiling the embedding's bounding square exactly (openTSNE's
     rule). The padded charge grids are transformed row-wise only where they
     hold data, and only the needed quarter of each result is transformed back.
+    The FFTs run in float32 (twice as fast as float64): their rounding (~1e-7
+    relative) is far below the interpolation error (~1e-3 with 3 nodes per
+    box), and measured gradients and final KL divergences are unchanged.
 
     Parameters
     ----------
@@ -563,8 +566,8 @@ class FFTRepulsion:
         if dim == 2:
             w[n_grid, :] = 0.0
         axes = tuple(range(-dim, 0))
-        spectra = sfft.dctn(np.stack([w * r, w]), type=1, axes=axes,
-                            workers=self.n_threads)
+        spectra = sfft.dctn(np.stack([w * r, w]).astype(np.float32), type=1,
+                            axes=axes, workers=self.n_threads)
         if dim == 2:
             # Rows k and 2G - k of the 2G x (G + 1) spectrum are equal.
             spectra = np.concatenate([spectra, spectra[:, -2:0:-1]], axis=1)
@@ -626,7 +629,8 @@ class FFTRepulsion:
                         n_chunks, grids)
         grid = grids.sum(axis=0) if n_chunks > 1 else grids[0]
         potentials = np.ascontiguousarray(
-            self._convolve(grid, kernel_wr, kernel_w, n_grid, dim))
+            self._convolve(grid.astype(np.float32), kernel_wr, kernel_w, n_grid, dim),
+            dtype=np.float64)
         phi = np.empty((n, dim + 2))
         if dim == 1:
             _gather_1d(boxes[0], weights[0], potentials, p, phi)
