@@ -109,7 +109,7 @@ class EmbeddingMixin:
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, n_features)
             Their images in the input space, float64.
 
         Raises
@@ -146,7 +146,7 @@ class EmbeddingMixin:
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, n_features)
             Samples in the input space, float64.
 
         Raises
@@ -185,7 +185,7 @@ class EmbeddingMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
             At least 3 rows.
         y : ignored
 

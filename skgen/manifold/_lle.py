@@ -411,13 +411,14 @@ class LLE(EmbeddingMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_components)
-            sum_j w_ij ``embedding_``[j] over the n_neighbors nearest training
-            points j, w_i the weights that best rebuild X[i] from them.
+            sum_j w_ij e_j over the n_neighbors nearest training points j, e_j
+            their rows of ``embedding_``, w_i the weights that best rebuild
+            X[i] from them.
 
         Raises
         ------

@@ -464,7 +464,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
 
         Returns
         -------
