@@ -94,7 +94,7 @@ def bench_tsne(quick=False, data_home=None):
     """skgen TSNE vs openTSNE and scikit-learn's TSNE, 2-D, perplexity 30, 750
     iterations for all (250 with exaggeration 12), PCA initialisation, n_jobs=2.
     Each runs with its own defaults otherwise (gradient: ours exact below 1000
-    points, Barnes-Hut below 10000, FFT above; openTSNE BH below 10000, FFT
+    points, Barnes-Hut below 5000, FFT above; openTSNE BH below 10000, FFT
     above; scikit-learn Barnes-Hut). kl_own: the KL each reports; kl_common: the
     exact KL (all pairs) of each embedding under the same P (ours); trust:
     trustworthiness (k=10) on 3000 sampled points; knn: 10-NN accuracy in the
