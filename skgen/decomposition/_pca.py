@@ -24,7 +24,7 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils import check_X
+from ..utils import check_positive_int, check_X
 from ..utils._numba import jit, single_threaded_blas
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized", "arpack")
@@ -721,8 +721,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             If ``n_samples`` is not a positive integer.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        check_positive_int(n_samples)
         rng = check_random_state(random_state)
         inside, sigma2 = self._model_variances()
         d = self.mean_.shape[0]

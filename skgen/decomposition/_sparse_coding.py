@@ -32,7 +32,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import randomized_svd, svd_flip
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils import check_X, progress_bar
+from ..utils import check_positive_int, check_X, progress_bar
 from ..utils._numba import resolve_n_threads, single_threaded_blas
 from ._cd import lasso_cd_gram, lasso_cd_gram_serial
 from ._lars import lars_gram, lars_gram_serial
@@ -493,8 +493,7 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             Before ``fit``.
         """
         check_is_fitted(self, "code_scale_")
-        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        check_positive_int(n_samples)
         rng = check_random_state(random_state)
         D = self._get_dictionary()
         z = rng.laplace(0.0, 1.0, size=(n_samples, D.shape[0])) * self.code_scale_

@@ -6,8 +6,6 @@ X by barycentric weights of their nearest embedded training points (Roweis & Sau
 2000, eq. 1, applied in the embedding). See DESIGN.md's contract table.
 """
 
-import numbers
-
 import numpy as np
 from scipy.stats import gaussian_kde
 from sklearn.manifold import trustworthiness
@@ -16,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..utils._numba import numba_threads
+from ..utils._validation import check_positive_int
 from ._barycenter import barycenter_weights, combine_rows
 
 __all__ = ["EmbeddingMixin", "barycentric_map", "SCORE_NEIGHBORS"]
@@ -156,8 +155,7 @@ class EmbeddingMixin:
             fewer points than dimensions plus one (its covariance is singular).
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        check_positive_int(n_samples)
         rng = check_random_state(random_state)
         n, d = self.embedding_.shape
         if n <= d:

@@ -45,7 +45,12 @@ def standard_blocks(weights, blocks):
 
 
 @jit
-def _centred_neighbours(X, nbrs, centre_on_mean):
+def _local_tangent_basis(X, nbrs, n):
+    """First n left singular vectors of the mean-centred neighbourhood X[nbrs].
+
+    Shape (k, n), largest singular value first: the neighbours' coordinates in
+    the local tangent space (Hessian eigenmaps and LTSA both start from them).
+    """
     k = nbrs.shape[0]
     d = X.shape[1]
     G = np.empty((k, d))
@@ -54,18 +59,11 @@ def _centred_neighbours(X, nbrs, centre_on_mean):
             G[a, f] = X[nbrs[a], f]
     for f in range(d):
         c = 0.0
-        if centre_on_mean:
-            for a in range(k):
-                c += G[a, f]
-            c /= k
+        for a in range(k):
+            c += G[a, f]
+        c /= k
         for a in range(k):
             G[a, f] -= c
-    return G
-
-
-@jit
-def _leading_left_vectors(G, n):
-    """First n left singular vectors of G (k x d), largest first."""
     U, s, Vt = np.linalg.svd(G, full_matrices=False)
     return np.ascontiguousarray(U[:, :n])
 
@@ -90,8 +88,7 @@ def hessian_blocks(X, indices, n_components, hessian_tol, blocks):
     k = indices.shape[1]
     dp = n_components * (n_components + 1) // 2
     for i in prange(X.shape[0]):
-        G = _centred_neighbours(X, indices[i], True)
-        U = _leading_left_vectors(G, n_components)
+        U = _local_tangent_basis(X, indices[i], n_components)
         Y = np.empty((k, 1 + n_components + dp))
         for a in range(k):
             Y[a, 0] = 1.0
@@ -136,8 +133,7 @@ def ltsa_blocks(X, indices, n_components, blocks):
     k = indices.shape[1]
     c0 = 1.0 / np.sqrt(k)
     for i in prange(X.shape[0]):
-        G = _centred_neighbours(X, indices[i], True)
-        U = _leading_left_vectors(G, n_components)
+        U = _local_tangent_basis(X, indices[i], n_components)
         blocks[i, 0, :] = 0.0
         blocks[i, :, 0] = 0.0
         for a in range(k):

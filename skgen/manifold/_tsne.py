@@ -100,7 +100,8 @@ def kl_divergence(P, Y, dof=1.0):
     Returns
     -------
     kl : float
-        sum_ij p_ij log(p_ij / q_ij), q_ij = w_ij / sum_{k != l} w_kl.
+        sum_ij p_ij log(p_ij / q_ij), q_ij = w_ij / sum_{k != l} w_kl
+        (van der Maaten & Hinton 2008, eq. 2 with the Student-t q of eq. 4).
     """
     P = sp.csr_matrix(P)
     Y = np.ascontiguousarray(Y, dtype=np.float64)
@@ -360,7 +361,6 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         # (exaggeration, iterations, momentum) of each phase.
         phases = [(float(self.early_exaggeration), n_early, 0.5),
                   (1.0, self.max_iter - n_early, 0.8)]
-        kl = np.nan
         it = 0
         stop = False
         bar = progress_bar(total=self.max_iter, desc="TSNE", disable=not self.verbose)

@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils import check_positive_int
 from ._networks import mlp_apply, mlp_init
 from ._training import BaseNeural, prng_key, register_model
 
@@ -323,9 +324,8 @@ device, clip_norm
             If ``n_samples`` or ``n_steps`` is not a positive integer.
         """
         check_is_fitted(self, "params_")
-        for name, value in (("n_samples", n_samples), ("n_steps", n_steps)):
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_int(n_samples, "n_samples")
+        check_positive_int(n_steps, "n_steps")
         rng = check_random_state(random_state)
         lo, hi = self.feature_range_
         X0 = (lo + (hi - lo) * rng.uniform(size=(n_samples, lo.shape[0])))

@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils import check_positive_int
 from ._networks import mlp_apply, mlp_init
 from ._training import BaseNeural, register_model
 
@@ -402,8 +403,7 @@ class VAE(BaseNeural):
             If ``n_samples`` is not a positive integer.
         """
         check_is_fitted(self, "params_")
-        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        check_positive_int(n_samples)
         rng = check_random_state(random_state)
         Z = rng.standard_normal((n_samples, self.n_components)).astype(np.float32)
         means = self.inverse_transform(Z)

@@ -5,6 +5,7 @@ from ._validation import (
     check_array_param,
     check_binary,
     check_n_samples,
+    check_positive_int,
     check_X,
     row_chunks,
 )
@@ -12,6 +13,7 @@ from ._validation import (
 __all__ = [
     "check_X",
     "check_n_samples",
+    "check_positive_int",
     "check_binary",
     "check_array_param",
     "row_chunks",

@@ -14,6 +14,7 @@ from sklearn.utils.validation import validate_data
 __all__ = [
     "check_X",
     "check_n_samples",
+    "check_positive_int",
     "check_binary",
     "check_array_param",
     "row_chunks",
@@ -95,6 +96,26 @@ def check_n_samples(n_samples, n_required, what="n_components"):
             f"Expected n_samples >= {what} but got {what} = {n_required}, "
             f"n_samples = {n_samples}"
         )
+
+
+def check_positive_int(value, name="n_samples"):
+    """Raise unless ``value`` is an integer >= 1 (e.g. ``sample``'s ``n_samples``).
+
+    Parameters
+    ----------
+    value : object
+        The value passed by the user.
+    name : str, default="n_samples"
+        Parameter name, used in the message.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not an integer or is below 1; the message names
+        ``name`` and the value.
+    """
+    if not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def check_binary(X, name="X"):
