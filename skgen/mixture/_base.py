@@ -22,6 +22,7 @@ from numbers import Integral, Real
 from time import perf_counter
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -252,7 +253,11 @@ class BaseMixture(
             indices = random_state.choice(n_samples, size=self.n_components, replace=False)
             resp[indices, np.arange(self.n_components)] = 1
         else:  # "k-means++"
-            _, indices = kmeans_plusplus(X, self.n_components, random_state=random_state)
+            # Centred, since kmeans_plusplus expands squared distances: data far
+            # from the origin (float32 offset by 1e4) would lose every digit.
+            # KMeans centres internally; k-means++ only needs the indices.
+            Xc = X if sp.issparse(X) else X - X.mean(axis=0, dtype=np.float64).astype(X.dtype)
+            _, indices = kmeans_plusplus(Xc, self.n_components, random_state=random_state)
             resp[indices, np.arange(self.n_components)] = 1
         self._initialize(X, resp)
 

@@ -1,10 +1,12 @@
 """Gaussian mixture fitted by EM, with blocked E- and M-steps.
 
-Both steps process all components in one matrix product per block of rows: the
-E-step multiplies a row block by the stacked precision Cholesky factors of every
-component, and the M-step accumulates every component's weighted scatter matrix
-in one product, centring the covariances after it. Row blocks keep temporaries
-in cache and the peak memory a fixed few MiB beyond the data.
+The E-step multiplies a row block by the stacked precision Cholesky factors of
+every component in one matrix product, about the centre of the means. The
+M-step takes each block's statistics centred about its own component means
+(sums of squares, never differences of large numbers) and merges blocks by Chan
+et al.'s pairwise rule (:mod:`skgen.utils._moments`), the same reduction a
+distributed fit runs over chunks. Row blocks keep temporaries in cache and the
+peak memory a fixed few MiB beyond the data.
 
 Reference: Bishop (2006), *Pattern Recognition and Machine Learning*, section 9.2.2,
 equations 9.23-9.27.
@@ -17,7 +19,7 @@ from scipy import linalg
 from scipy.linalg.lapack import get_lapack_funcs
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils import check_array_param, row_chunks
+from ..utils import check_array_param, moments, row_chunks
 from ._base import BaseMixture, _check_weights_init
 
 __all__ = ["GaussianMixtureEM"]
@@ -27,6 +29,12 @@ _BLOCK_BYTES = 8 * 2**20
 
 def _estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
     """M-step statistics of a Gaussian mixture.
+
+    Means and scatter matrices come from :func:`skgen.utils.moments`: each
+    block of rows is centred about its own component means and blocks are
+    merged by Chan et al.'s pairwise rule, so a tight or single-point component
+    far from the origin keeps a covariance that is positive definite (plus
+    ``reg_covar``) in float32 as in float64.
 
     Parameters
     ----------
@@ -45,60 +53,30 @@ def _estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
     covariances : ndarray
         (K, d, d) full, (d, d) tied, (K, d) diag, (K,) spherical.
     """
-    n_samples, n_features = X.shape
-    n_components = resp.shape[1]
-    dtype = X.dtype
-    resp_sum = resp.sum(axis=0)
-    nk = resp_sum + 10 * np.finfo(resp.dtype).eps
-    means = (resp.T @ X) / nk[:, np.newaxis]
-    # Scatter about the data mean (any point gives the same covariance), which keeps
-    # the uncentred products small and the cancellation after them mild.
-    shift = (resp_sum @ means) / max(resp_sum.sum(), np.finfo(dtype).tiny)
-    rho = np.maximum(resp_sum / nk, np.finfo(dtype).tiny)
-    centred_means = means - shift * rho[:, np.newaxis]
-    itemsize = X.dtype.itemsize
-
+    kind = "diag" if covariance_type == "spherical" else covariance_type
+    stats = moments(X, resp, kind, _BLOCK_BYTES)
+    eps = np.finfo(X.dtype).eps
+    nk = stats.weight + 10 * eps
+    means = stats.mean
+    n_features = X.shape[1]
+    # A component collapsed on one point has zero scatter: keep it positive
+    # definite at 10 eps of the mean within-component variance even when
+    # reg_covar=0 (scikit-learn's uncentred sums leave rounding noise there).
+    trace = np.trace(stats.scatter, axis1=-2, axis2=-1).sum() if kind != "diag" else stats.scatter.sum()
+    floor = 10 * eps * trace / max(float(stats.weight.sum()) * n_features, 1.0)
+    reg_covar = max(reg_covar, floor)
     if covariance_type == "full":
-        # scatter[:, k*d:(k+1)*d] = sum_i r_ik (x_i - shift)(x_i - shift)^T
-        scatter = np.zeros((n_features, n_components * n_features), dtype=dtype)
-        per_row = (n_components + 1) * n_features * itemsize
-        weighted = None
-        for rows in row_chunks(n_samples, per_row, _BLOCK_BYTES):
-            Xs = X[rows] - shift
-            if weighted is None:
-                weighted = np.empty((Xs.shape[0], n_components, n_features), dtype)
-            block = weighted[: Xs.shape[0]]
-            np.multiply(resp[rows][:, :, np.newaxis], Xs[:, np.newaxis, :], out=block)
-            scatter += Xs.T @ block.reshape(Xs.shape[0], -1)
-        covariances = scatter.reshape(n_features, n_components, n_features)
-        covariances = covariances.transpose(1, 0, 2).copy()
-        covariances /= nk[:, np.newaxis, np.newaxis]
-        covariances -= (
-            centred_means[:, :, np.newaxis]
-            * (centred_means / rho[:, np.newaxis])[:, np.newaxis, :]
-        )
+        covariances = stats.scatter / nk[:, np.newaxis, np.newaxis]
         covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
     elif covariance_type == "tied":
-        scatter = np.zeros((n_features, n_features), dtype=dtype)
-        for rows in row_chunks(n_samples, n_features * itemsize, _BLOCK_BYTES):
-            Xs = X[rows] - shift
-            scatter += Xs.T @ Xs
-        moved = means - shift
-        scatter -= (moved.T * nk) @ moved
-        covariances = scatter / nk.sum()
+        covariances = stats.scatter / nk.sum()
         covariances.flat[:: n_features + 1] += reg_covar
     else:
-        second = np.zeros((n_components, n_features), dtype=dtype)
-        for rows in row_chunks(n_samples, n_features * itemsize, _BLOCK_BYTES):
-            Xs = X[rows] - shift
-            Xs *= Xs
-            second += resp[rows].T @ Xs
-        covariances = second / nk[:, np.newaxis]
-        covariances -= centred_means**2 / rho[:, np.newaxis]
+        covariances = stats.scatter / nk[:, np.newaxis]
         covariances += reg_covar
         if covariance_type == "spherical":
             covariances = covariances.mean(axis=1)
-    return nk, means, covariances
+    return nk.astype(X.dtype, copy=False), means, covariances
 
 
 _ILL_DEFINED = (
@@ -185,6 +163,11 @@ def _estimate_log_gaussian_prob(X, means, prec_chol, covariance_type):
     log_det = _log_det_cholesky(prec_chol, covariance_type, n_features)
     out = np.empty((n_samples, n_components), dtype=X.dtype)
     itemsize = X.dtype.itemsize
+    # Every product below is taken about the centre of the means: the expanded
+    # squares then stay of the order of the data's spread, not of its offset
+    # (float32 data shifted by 1e4 would otherwise lose every digit).
+    centre = means.mean(axis=0)
+    means = means - centre
 
     if covariance_type == "full":
         # Columns k*d:(k+1)*d hold U_k and the last row -mu_k U_k, so that one
@@ -195,7 +178,7 @@ def _estimate_log_gaussian_prob(X, means, prec_chol, covariance_type):
         per_row = n_components * n_features * itemsize
         for rows in row_chunks(n_samples, per_row, _BLOCK_BYTES):
             Xa = np.empty((rows.stop - rows.start, n_features + 1), dtype=X.dtype)
-            Xa[:, :-1] = X[rows]
+            np.subtract(X[rows], centre, out=Xa[:, :-1])
             Xa[:, -1] = 1
             Y = (Xa @ stacked).reshape(-1, n_components, n_features)
             out[rows] = np.einsum("ckd,ckd->ck", Y, Y)
@@ -203,7 +186,7 @@ def _estimate_log_gaussian_prob(X, means, prec_chol, covariance_type):
         offset = means @ prec_chol
         per_row = (n_components + 1) * n_features * itemsize
         for rows in row_chunks(n_samples, per_row, _BLOCK_BYTES):
-            Y = X[rows] @ prec_chol
+            Y = (X[rows] - centre) @ prec_chol
             diff = Y[:, np.newaxis, :] - offset
             diff *= diff
             out[rows] = diff.sum(axis=2)
@@ -214,7 +197,7 @@ def _estimate_log_gaussian_prob(X, means, prec_chol, covariance_type):
         # |x - mu|^2_P = x^2 . P - 2 x . (P mu) + mu^2 . P, one product per term.
         const = np.sum(means**2 * precisions, axis=1)
         for rows in row_chunks(n_samples, n_features * itemsize, _BLOCK_BYTES):
-            Xr = X[rows]
+            Xr = X[rows] - centre
             block = (Xr * Xr) @ precisions.T
             block -= 2 * (Xr @ (means * precisions).T)
             block += const
@@ -245,7 +228,10 @@ class GaussianMixtureEM(BaseMixture):
         changes by less than ``tol``.
     reg_covar : float, default=1e-6
         Non-negative value added to the diagonal of every covariance, so that
-        a component that loses its points stays positive definite.
+        a component that loses its points stays positive definite. At least
+        10 machine epsilons of the mean within-component variance is added
+        even when 0, so that a component collapsed on one point keeps a
+        positive (if tiny) variance.
     max_iter : int, default=100
         EM iterations per initialisation.
     n_init : int, default=1

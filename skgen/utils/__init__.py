@@ -1,4 +1,6 @@
-"""Shared helpers: input validation, blocked iteration and progress bars."""
+"""Shared helpers: input validation, blocked iteration, robust moments and progress bars."""
+
+from ._moments import Moments, block_moments, merge_moments, moments, reduce_moments
 
 from ._progress import progress_bar
 from ._validation import (
@@ -18,4 +20,9 @@ __all__ = [
     "check_array_param",
     "row_chunks",
     "progress_bar",
+    "Moments",
+    "block_moments",
+    "merge_moments",
+    "reduce_moments",
+    "moments",
 ]

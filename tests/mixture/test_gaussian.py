@@ -167,3 +167,87 @@ def test_sparse_input_rejected():
 
     with pytest.raises(TypeError, match="[Ss]parse"):
         GaussianMixtureEM(2).fit(sp.random(20, 3, density=0.5, format="csr"))
+
+
+INITS = ["kmeans", "k-means++", "random", "random_from_data"]
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("init_params", INITS)
+def test_float32_single_point_starts_fit_for_many_seeds(covariance_type, init_params):
+    """Regression: k-means++ / random_from_data start on single points; the M-step
+    scatter about the data mean cancelled to a negative variance in float32 and
+    raised "ill-defined empirical covariance" for most seeds."""
+    for seed in range(12):
+        rng = np.random.RandomState(seed)
+        X = np.vstack([rng.randn(100, 2) + 5, rng.randn(100, 2) - 5]).astype(np.float32)
+        gm = GaussianMixtureEM(2, covariance_type=covariance_type, init_params=init_params,
+                               random_state=seed).fit(X)
+        assert gm.means_.dtype == np.float32
+        assert np.all(np.isfinite(gm.covariances_))
+        if init_params != "random":  # uniform random responsibilities may settle on one blob
+            np.testing.assert_allclose(np.sort(gm.means_[:, 0]), [-5, 5], atol=0.5)
+
+
+def test_sklearn_18216_divergent_start_with_reg_covar_zero():
+    """scikit-learn's non-regression test for its issue #18216: a diverging start
+    with reg_covar=0 and max_iter=1 fits, does not converge, and sets every
+    fitted attribute."""
+    rnd = np.random.RandomState(0)
+    X = rnd.uniform(size=(30, 3))
+    means_init = np.array([
+        [0.670637869618158, 0.21038256107384043, 0.12892629765485303],
+        [0.09394051075844147, 0.5759464955561779, 0.929296197576212],
+        [0.5033230372781258, 0.9569852381759425, 0.08654043447295741],
+        [0.18578301420435747, 0.5531158970919143, 0.19388943970532435],
+        [0.4548589928173794, 0.35182513658825276, 0.568146063202464],
+        [0.609279894978321, 0.7929063819678847, 0.9620097270828052],
+    ])
+    precisions_init = np.array([999999.999604483, 999999.9990869573, 553.7603944542167,
+                                204.78596008931834, 15.867423501783637, 85.4595728389735])
+    weights_init = [0.03333333333333341, 0.03333333333333341, 0.06666666666666674,
+                    0.06666666666666674, 0.7000000000000001, 0.10000000000000007]
+    gm = GaussianMixtureEM(6, covariance_type="spherical", reg_covar=0, means_init=means_init,
+                           weights_init=weights_init, precisions_init=precisions_init,
+                           random_state=rnd, max_iter=1)
+    with pytest.warns(ConvergenceWarning):
+        gm.fit(X)
+    assert not gm.converged_
+    for attr in ["weights_", "means_", "covariances_", "precisions_cholesky_", "n_iter_",
+                 "lower_bound_", "lower_bounds_"]:
+        assert hasattr(gm, attr), attr
+    assert np.isfinite(gm.lower_bound_)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("init_params", INITS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_float32_shifted_by_1e4_equals_float64_unshifted(covariance_type, init_params, seed):
+    """Translation: a float32 fit of X + 1e4 equals the float64 fit of X (the same,
+    exactly representable rows) to float32 precision, for every covariance type
+    and start. float32 keeps ~3 digits below 1e4 (spacing 9.8e-4), so: lower bound
+    and score within 5e-5 nats; means within 5e-2, weights 5e-3 and covariances within 5e-2
+    (EM's likelihood is flat along some directions near convergence, where
+    1e-6 nats move the parameters by 1e-3 to 1e-2). The 'random' start sits near a
+    saddle where float32 may stop a few iterations apart (1e-6 nats, parameters
+    0.3 apart): its parameters are not compared."""
+    X, _ = make_blobs(300, 3, centers=3, cluster_std=[1.0, 0.5, 1.5], random_state=seed)
+    X32 = (X + 1e4).astype(np.float32)
+    X64 = X32.astype(np.float64) - 1e4  # the same rows, unshifted, exact
+    kw = dict(covariance_type=covariance_type, init_params=init_params, random_state=seed,
+              tol=1e-7, max_iter=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = GaussianMixtureEM(3, **kw).fit(X64)
+        got = GaussianMixtureEM(3, **kw).fit(X32)
+    assert got.means_.dtype == np.float32
+    np.testing.assert_allclose(got.lower_bound_, ref.lower_bound_, atol=5e-5)
+    np.testing.assert_allclose(got.score(X32), ref.score(X64), atol=5e-5)
+    if init_params == "random":
+        return
+    order_ref, order_got = np.argsort(ref.means_[:, 0]), np.argsort(got.means_[:, 0])
+    np.testing.assert_allclose(got.means_[order_got] - 1e4, ref.means_[order_ref], atol=5e-2)
+    cov_ref = ref.covariances_ if covariance_type == "tied" else ref.covariances_[order_ref]
+    cov_got = got.covariances_ if covariance_type == "tied" else got.covariances_[order_got]
+    np.testing.assert_allclose(cov_got, cov_ref, atol=5e-2)
+    np.testing.assert_allclose(got.weights_[order_got], ref.weights_[order_ref], atol=5e-3)
