@@ -732,6 +732,11 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             X += np.sqrt(self.noise_variance_) * rng.standard_normal((n_samples, d))
         return X.astype(self.components_.dtype, copy=False)
 
+    @property
+    def _n_features_out(self):
+        """Number of output columns (for ``get_feature_names_out``)."""
+        return self.components_.shape[0]
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

@@ -8,6 +8,7 @@ X by barycentric weights of their nearest embedded training points (Roweis & Sau
 
 import numpy as np
 from scipy.stats import gaussian_kde
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.manifold import trustworthiness
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
@@ -60,7 +61,7 @@ def barycentric_map(X, reference, target, indices, reg, n_jobs=None):
     return out
 
 
-class EmbeddingMixin:
+class EmbeddingMixin(ClassNamePrefixFeaturesOutMixin):
     """inverse_transform, sample and score for an embedding of training data.
 
     A subclass sets ``embedding_`` (n_samples, n_components) and ``_fit_X`` (the
@@ -85,6 +86,11 @@ class EmbeddingMixin:
             anew).
         """
         return self.fit(X).embedding_
+
+    @property
+    def _n_features_out(self):
+        """Number of output columns; undefined (AttributeError) before ``fit``."""
+        return self.embedding_.shape[1]
 
     def _embedding_index(self):
         index = getattr(self, "_embedding_nbrs", None)

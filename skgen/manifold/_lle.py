@@ -37,14 +37,14 @@ from ._base import EmbeddingMixin, barycentric_map
 from ._lle_kernels import (hessian_blocks, local_spectra, ltsa_blocks,
                            modified_blocks, standard_blocks)
 
-__all__ = ["LLE", "null_space", "check_connected"]
+__all__ = ["LLE", "null_space", "graph_components"]
 
 METHODS = ("standard", "modified", "hessian", "ltsa")
 EIGEN_SOLVERS = ("auto", "arpack", "dense", "lobpcg")
 
 
-def check_connected(indices, what):
-    """Raise when a k-nearest-neighbour graph has more than one component.
+def graph_components(indices, what):
+    """Connected components of a k-nearest-neighbour graph; warn when several.
 
     Parameters
     ----------
@@ -53,12 +53,19 @@ def check_connected(indices, what):
     what : str
         The parameter that sets k, e.g. "n_neighbors=5", used in the message.
 
-    Raises
-    ------
-    ValueError
-        When the graph (edges in either direction) is disconnected: the
-        embedding is then not determined (each component's can be shifted on
-        its own).
+    Returns
+    -------
+    n_parts : int
+        Number of components (edges in either direction).
+    labels : ndarray of shape (n_samples,)
+        Component of each row.
+
+    Warns
+    -----
+    UserWarning
+        When the graph is disconnected (as scikit-learn's SpectralEmbedding
+        warns): each component is then embedded on its own, the components
+        set apart along the first axes (see :func:`null_space`).
     """
     n, k = indices.shape
     graph = sp.csr_matrix(
@@ -67,13 +74,31 @@ def check_connected(indices, what):
     n_parts, labels = connected_components(graph, directed=True, connection="weak")
     if n_parts > 1:
         sizes = np.bincount(labels)
-        raise ValueError(
+        warnings.warn(
             f"The {what} nearest-neighbour graph is disconnected: {n_parts} "
             f"components (sizes {', '.join(map(str, sorted(sizes)[::-1][:5]))}"
-            f"{', ...' if n_parts > 5 else ''}). The embedding of separate "
-            "components is not determined; increase the number of neighbours or "
-            "embed each component on its own."
+            f"{', ...' if n_parts > 5 else ''}). Each component is embedded on its "
+            "own and the components are set apart along the first axes; increase "
+            "the number of neighbours for one connected embedding.",
+            UserWarning,
         )
+    return n_parts, labels
+
+
+def _component_basis(labels, n_parts):
+    """Orthonormal indicators of the components, the first the constant vector.
+
+    Returns
+    -------
+    basis : ndarray of shape (n_samples, n_parts)
+        Column 0 is 1/sqrt(n); the others span the indicators orthogonal to it.
+    """
+    n = labels.shape[0]
+    indicators = np.zeros((n, n_parts))
+    indicators[np.arange(n), labels] = 1.0
+    indicators = np.hstack([np.ones((n, 1)), indicators])
+    q, _ = np.linalg.qr(indicators)
+    return q[:, :n_parts] * np.sign(q[0, 0])
 
 
 def assemble(indices, blocks):
@@ -118,8 +143,28 @@ def _shift_invert_operator(M, shift):
                           dtype=np.float64), calls
 
 
+def _shifted_inverse(M):
+    """(M - shift I)^-1 at a small negative shift, enlarged until it factorises.
+
+    A shift well below the wanted (tiny, >= 0) eigenvalues keeps M - shift I
+    positive definite while leaving the spectrum's bottom well separated.
+    """
+    scale = M.diagonal().mean()
+    shift = -1e-10 * (scale if scale > 0 else 1.0)
+    for _ in range(4):
+        try:
+            op, calls = _shift_invert_operator(M, shift)
+            return op, calls, shift
+        except RuntimeError:  # "singular": rounding; a larger shift repairs it
+            shift *= 1e3
+    raise ValueError(
+        "the alignment matrix M could not be factorised; check the data for "
+        "duplicates or increase reg"
+    )
+
+
 def null_space(M, n_components, *, eigen_solver="auto", tol=1e-6, max_iter=100,
-               random_state=None):
+               random_state=None, labels=None):
     """Bottom eigenvectors of a positive semi-definite M, skipping the first.
 
     Parameters
@@ -142,6 +187,12 @@ def null_space(M, n_components, *, eigen_solver="auto", tol=1e-6, max_iter=100,
         Iterations of 'arpack' / 'lobpcg'.
     random_state : int, RandomState instance or None, default=None
         Start vector of the iterative solvers.
+    labels : ndarray of shape (n_samples,) or None, default=None
+        Components of a disconnected neighbourhood graph. M is then block
+        diagonal and its null space holds every component's constant vector:
+        those indicators (orthogonal to the constant) come first, with
+        eigenvalue 0, then the bottom eigenvectors orthogonal to all of them,
+        found by LOBPCG (or LAPACK) with the indicators deflated.
 
     Returns
     -------
@@ -154,6 +205,10 @@ def null_space(M, n_components, *, eigen_solver="auto", tol=1e-6, max_iter=100,
         block solve per LOBPCG iteration), or 1 for the dense solver.
     """
     n = M.shape[0]
+    n_parts = 1 if labels is None else int(labels.max()) + 1
+    if n_parts > 1:
+        return _split_null_space(M, n_components, labels, n_parts, tol, max_iter,
+                                 random_state)
     if eigen_solver == "auto":
         eigen_solver = "arpack" if n > 200 and n_components + 1 < 10 else "dense"
     if eigen_solver == "arpack" and n_components + 1 >= n:
@@ -165,16 +220,7 @@ def null_space(M, n_components, *, eigen_solver="auto", tol=1e-6, max_iter=100,
                                overwrite_a=True)
         order = np.argsort(np.abs(values))
         return vectors[:, order], float(np.sum(values)), 1
-    # A shift well below the wanted (tiny, >= 0) eigenvalues keeps M - shift I
-    # positive definite while leaving the spectrum's bottom well separated.
-    scale = M.diagonal().mean()
-    shift = -1e-10 * (scale if scale > 0 else 1.0)
-    for _ in range(4):
-        try:
-            op, calls = _shift_invert_operator(M, shift)
-            break
-        except RuntimeError:  # "singular": rounding; a larger shift repairs it
-            shift *= 1e3
+    op, calls, shift = _shifted_inverse(M)
     if eigen_solver == "arpack":
         v0 = rng.uniform(-1, 1, n)
         try:
@@ -191,6 +237,31 @@ def null_space(M, n_components, *, eigen_solver="auto", tol=1e-6, max_iter=100,
                              largest=False)
     order = np.argsort(values)
     return vectors[:, order], float(np.sum(values[order])), calls[0]
+
+
+def _split_null_space(M, n_components, labels, n_parts, tol, max_iter, random_state):
+    """:func:`null_space` of a block-diagonal M (a disconnected graph)."""
+    n = M.shape[0]
+    basis = _component_basis(labels, n_parts)
+    apart = basis[:, 1:n_components + 1]  # eigenvalue 0: the components set apart
+    m = n_components - apart.shape[1]
+    if m <= 0:
+        return apart, 0.0, 1
+    if n <= 2000:
+        A = M.toarray() if sp.issparse(M) else np.array(M, dtype=np.float64)
+        P = np.eye(n) - basis @ basis.T
+        A = P @ A @ P
+        values, vectors = eigh((A + A.T) / 2, subset_by_index=(n_parts, n_parts + m - 1))
+        n_iter = 1
+    else:
+        rng = check_random_state(random_state)
+        op, calls, _ = _shifted_inverse(M)
+        X0 = rng.uniform(-1, 1, (n, m))
+        values, vectors = lobpcg(M, X0, M=op, Y=basis, tol=tol,
+                                 maxiter=max(max_iter, 200), largest=False)
+        n_iter = calls[0]
+    order = np.argsort(values)
+    return np.hstack([apart, vectors[:, order]]), float(np.sum(values)), n_iter
 
 
 class LLE(EmbeddingMixin, TransformerMixin, BaseEstimator):
@@ -250,8 +321,13 @@ class LLE(EmbeddingMixin, TransformerMixin, BaseEstimator):
     ValueError
         In fit: n_neighbors >= n_samples, n_components > n_features, too few
         neighbours for the hessian (n_components (n_components + 3) / 2) or
-        modified (n_components) methods, a disconnected neighbourhood graph,
-        NaN/inf.
+        modified (n_components) methods, NaN/inf.
+
+    Warns
+    -----
+    UserWarning
+        When the neighbourhood graph is disconnected (see
+        :func:`graph_components`).
 
     See Also
     --------
@@ -394,14 +470,15 @@ class LLE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                                       algorithm=self.neighbors_algorithm,
                                       n_jobs=self.n_jobs).fit(X)
         indices = self.nbrs_.kneighbors(return_distance=False).astype(np.int64)
-        check_connected(indices, f"n_neighbors={self.n_neighbors}")
+        n_parts, labels = graph_components(indices, f"n_neighbors={self.n_neighbors}")
         with numba_threads(self.n_jobs):
             blocks = self._blocks(X, indices)
         M = assemble(indices, blocks)
         del blocks
         self.embedding_, self.reconstruction_error_, self.n_iter_ = null_space(
             M, self.n_components, eigen_solver=self.eigen_solver, tol=self.tol,
-            max_iter=self.max_iter, random_state=self.random_state)
+            max_iter=self.max_iter, random_state=self.random_state,
+            labels=labels if n_parts > 1 else None)
         self._fit_X = X
         self._embedding_nbrs = None
         return self

@@ -13,6 +13,7 @@ rate N / exaggeration (Belkina et al. 2019), update norms clipped at 5.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -65,6 +66,23 @@ def _tree(Y):
         if n_nodes > 0:
             return centre, half, com, count, child
         capacity *= 2
+
+
+def _effective_perplexity(perplexity, n_samples):
+    """``perplexity``, lowered to max((n_samples - 1) / 3, 1) with a warning.
+
+    Three perplexities' worth of neighbours are needed (openTSNE's rule and its
+    warning); a single neighbour has perplexity 1.
+    """
+    bound = max((n_samples - 1) / 3.0, 1.0)
+    if perplexity > bound:
+        warnings.warn(
+            f"perplexity={perplexity:g} is too high for {n_samples} samples; using "
+            f"perplexity={bound:.4g} = max((n_samples - 1) / 3, 1) instead.",
+            UserWarning,
+        )
+        return bound
+    return float(perplexity)
 
 
 class _Repulsion:
@@ -124,8 +142,10 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         'exact' any.
     perplexity : float, default=30.0
         Effective number of neighbours of the input affinities (van der Maaten
-        & Hinton 2008, eq. 3); must be below n_samples. Uses the
-        min(n_samples - 1, 3 perplexity) nearest neighbours.
+        & Hinton 2008, eq. 3). Uses the min(n_samples - 1, 3 perplexity)
+        nearest neighbours. Above (n_samples - 1) / 3 it is lowered to that
+        (at least 1), with a warning, as openTSNE does; ``perplexity_`` holds
+        the value used.
     early_exaggeration : float, default=12.0
         Factor on P during the first ``early_exaggeration_iter`` iterations.
     early_exaggeration_iter : int, default=250
@@ -167,9 +187,11 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
     verbose : bool, default=False
         Progress bar with the KL divergence (every 50 iterations).
     callbacks : callable or list of callables, default=None
-        Each is called every 50 iterations as ``callback(iteration,
-        kl_divergence, embedding)``; a true return value stops the
-        optimisation.
+        Each is called every 50 iterations and after the last as
+        ``callback(iteration, kl_divergence, embedding)``: the embedding after
+        ``iteration`` steps and its KL divergence (nats). A true return value
+        stops the optimisation there, and that embedding is the result. Each
+        must be callable (checked in ``fit``, before any work).
 
     Attributes
     ----------
@@ -182,6 +204,8 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         Iterations run.
     learning_rate_ : float
         Learning rate of the last phase.
+    perplexity_ : float
+        The perplexity used (``perplexity``, or less on small data).
     affinities_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
         The joint probabilities P.
     n_features_in_ : int
@@ -189,7 +213,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
     Raises
     ------
     ValueError
-        In fit: perplexity >= n_samples, method='fft' with n_components > 2,
+        In fit: method='fft' with n_components > 2,
         method='barnes_hut' with n_components > 3, an init array of the wrong
         shape, NaN/inf, fewer than 2 samples.
 
@@ -313,7 +337,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
             dist, ind = index.kneighbors()
         return ind.astype(np.int64), np.asarray(dist, dtype=np.float64) ** 2
 
-    def _affinities(self, X, method, rng):
+    def _affinities(self, X, method, rng, perplexity):
         n = X.shape[0]
         if method == "exact":
             D = pairwise_distances(X, metric=self.metric, n_jobs=self.n_jobs)
@@ -324,9 +348,9 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                 ind[i, i:] = np.arange(i + 1, n)
             sq = np.take_along_axis(D, ind, axis=1)
         else:
-            k = min(n - 1, int(3 * self.perplexity))
+            k = min(n - 1, int(3 * perplexity))
             ind, sq = self._neighbours(X, k, rng)
-        P, _ = joint_probabilities(ind, sq, self.perplexity)
+        P, _ = joint_probabilities(ind, sq, perplexity)
         return P
 
     def _initial_embedding(self, X, rng):
@@ -336,7 +360,9 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         if self.init == "pca" and d <= min(X.shape):
             from ..decomposition import PCA
 
-            Y = PCA(n_components=d).fit_transform(X).astype(np.float64)
+            # "default": a global transform_output="pandas" must not reach inside.
+            pca = PCA(n_components=d).set_output(transform="default")
+            Y = pca.fit_transform(X).astype(np.float64)
             std = np.std(Y[:, 0])
             if std > 0 and np.all(np.isfinite(Y)):
                 return Y / std * 1e-4
@@ -344,14 +370,26 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
 
     # --- optimisation ------------------------------------------------------------
 
-    def _optimise(self, P, Y, method, n_threads):
+    def _callbacks(self):
+        """``callbacks`` as a list, each checked callable (ValueError otherwise)."""
+        callbacks = self.callbacks
+        if callbacks is None:
+            return []
+        if not isinstance(callbacks, (list, tuple)):
+            callbacks = [callbacks]
+        for cb in callbacks:
+            if not callable(cb):
+                raise ValueError(
+                    f"callbacks must be callables or a list of them, got {cb!r} in "
+                    f"{self.callbacks!r}"
+                )
+        return list(callbacks)
+
+    def _optimise(self, P, Y, method, n_threads, callbacks):
         n = Y.shape[0]
         repulsion = _Repulsion(method, self.dof, self.angle, n_threads)
         p = P.data[P.data > 0]
         sum_p_log_p = float(np.sum(p * np.log(p)))
-        callbacks = self.callbacks
-        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
-            callbacks = [callbacks]
         attract = np.empty_like(Y)
         repel = np.empty_like(Y)
         row_z = np.empty(n)
@@ -371,23 +409,25 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                 else:
                     lr = float(self.learning_rate)
                 for _ in range(n_steps):
-                    report = (it + 1) % REPORT_EVERY == 0 or it + 1 == self.max_iter
+                    # The KL comes with the forces at Y, before the step: report
+                    # (and call back) with the embedding it belongs to.
+                    report = it > 0 and it % REPORT_EVERY == 0
                     sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y,
                                                     float(self.dof), exaggeration,
                                                     attract, report)
                     repulsion(Y, repel, row_z)
                     z = row_z.sum()
-                    grad = attract - repel / z
-                    gradient_step(Y, grad, update, gains, momentum, lr, MIN_GAIN,
-                                  MAX_STEP_NORM, True)
-                    it += 1
-                    bar.update(1)
                     if report:
                         kl = sum_p_log_p - sum_p_log_w + np.log(z)
                         bar.set_postfix(kl=f"{kl:.4f}")
                         if callbacks and any(bool(cb(it, kl, Y)) for cb in callbacks):
                             stop = True
                             break
+                    grad = attract - repel / z
+                    gradient_step(Y, grad, update, gains, momentum, lr, MIN_GAIN,
+                                  MAX_STEP_NORM, True)
+                    it += 1
+                    bar.update(1)
                 if stop:
                     break
         finally:
@@ -397,12 +437,15 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                 "The t-SNE optimisation diverged (non-finite embedding); lower "
                 "learning_rate"
             )
-        # KL of the returned embedding (the last value was one step behind).
+        # KL of the returned embedding.
         sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y,
                                         float(self.dof), 1.0, attract)
         repulsion(Y, repel, row_z)
-        kl = sum_p_log_p - sum_p_log_w + np.log(row_z.sum())
-        return Y, float(kl), it, lr
+        kl = float(sum_p_log_p - sum_p_log_w + np.log(row_z.sum()))
+        if callbacks and not stop:
+            for cb in callbacks:
+                cb(it, kl, Y)
+        return Y, kl, it, lr
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -428,18 +471,15 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         # Writable C float64: a read-only array is another numba type (a recompile).
         X = np.require(X, dtype=np.float64, requirements=["C", "W"])
         n = X.shape[0]
-        if self.perplexity >= n:
-            raise ValueError(
-                f"perplexity must be less than n_samples, got perplexity="
-                f"{self.perplexity} and n_samples={n}"
-            )
+        callbacks = self._callbacks()
+        self.perplexity_ = _effective_perplexity(self.perplexity, n)
         method = self._resolve_method(n)
         rng = check_random_state(self.random_state)
         Y = self._initial_embedding(X, rng)
         with numba_threads(self.n_jobs) as n_threads:
-            P = self._affinities(X, method, rng)
+            P = self._affinities(X, method, rng, self.perplexity_)
             Y, kl, n_iter, lr = self._optimise(P, np.ascontiguousarray(Y), method,
-                                               n_threads)
+                                               n_threads, callbacks)
         self.embedding_ = Y
         self.kl_divergence_ = kl
         self.n_iter_ = n_iter

@@ -579,7 +579,8 @@ class BaseMixture(
 
     @property
     def _n_features_out(self):
-        return self.n_components
+        """Number of output columns; undefined (AttributeError) before ``fit``."""
+        return self.weights_.shape[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

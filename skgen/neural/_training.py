@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
@@ -266,7 +266,7 @@ def to_numpy(tree):
     return jax.tree_util.tree_map(lambda a: np.array(a), tree)
 
 
-class BaseNeural(TransformerMixin, BaseEstimator):
+class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """fit / partial_fit / early stopping shared by DenoisingAE and VAE.
 
     Subclasses provide ``_spec()`` (the static, hashable model description),
@@ -512,6 +512,12 @@ class BaseNeural(TransformerMixin, BaseEstimator):
     def _ensure_device(self):
         if not hasattr(self, "_device"):
             self._device = resolve_device(self.device)
+
+    @property
+    def _n_features_out(self):
+        """Number of output columns; undefined (AttributeError) before ``fit``."""
+        check_is_fitted(self, "params_")
+        return self.n_components
 
     def __getstate__(self):
         state = self.__dict__.copy()

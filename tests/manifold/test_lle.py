@@ -282,11 +282,36 @@ def test_duplicate_points_give_a_finite_embedding(method):
     assert np.all(np.isfinite(lle.transform(X[:5])))
 
 
-def test_disconnected_graph_is_refused():
-    X, _ = make_blobs(n_samples=200, centers=[[0, 0, 0], [100, 100, 100]],
-                      cluster_std=1.0, random_state=0)
-    with pytest.raises(ValueError, match="disconnected: 2 components"):
-        LLE(n_neighbors=5).fit(X)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("n_samples", [200, 2400])  # LAPACK and LOBPCG paths
+def test_disconnected_graph_warns_and_embeds_each_component(seed, n_samples):
+    """Two far blobs: a warning (as SpectralEmbedding's), the first axis sets the
+    components apart (constant on each), the second embeds within them; each
+    component's own LLE cost is the eigenvalue reported."""
+    X, labels = make_blobs(n_samples=n_samples, centers=[[0, 0, 0], [100, 100, 100]],
+                           cluster_std=1.0, random_state=seed)
+    with pytest.warns(UserWarning, match="disconnected: 2 components"):
+        lle = LLE(n_neighbors=5, random_state=seed).fit(X)
+    emb = lle.embedding_
+    assert np.all(np.isfinite(emb))
+    for part in (0, 1):
+        np.testing.assert_allclose(emb[labels == part, 0], emb[labels == part, 0][0],
+                                   atol=1e-10)
+    assert abs(emb[labels == 0, 0][0] - emb[labels == 1, 0][0]) > 1e-3
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=0), 1.0, rtol=1e-8)
+    assert abs(emb[:, 0] @ emb[:, 1]) < 1e-6
+    assert np.std(emb[:, 1]) > 0
+    assert np.isfinite(lle.score(X))
+
+
+def test_disconnected_graph_with_one_axis_per_component():
+    X, labels = make_blobs(n_samples=90, centers=[[0, 0], [50, 0], [0, 50]],
+                           cluster_std=0.5, random_state=0)
+    with pytest.warns(UserWarning, match="3 components"):
+        emb = LLE(n_neighbors=4).fit(X).embedding_
+    # Three groups, each a single point of the 2-D embedding.
+    assert len({tuple(np.round(emb[labels == p].mean(0), 8)) for p in range(3)}) == 3
+    np.testing.assert_allclose(emb, np.round(emb, 10), atol=1e-9)
 
 
 def test_too_many_components_or_too_few_neighbours():

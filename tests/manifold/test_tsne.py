@@ -286,13 +286,36 @@ def test_callbacks_stop_and_verbose(digits, capsys):
     seen = []
 
     def stop_at_100(iteration, kl, embedding):
-        seen.append((iteration, kl, embedding.shape))
+        seen.append((iteration, kl, embedding.copy()))
         return iteration >= 100
 
     t = TSNE(callbacks=[stop_at_100], verbose=True, random_state=0).fit(X)
     assert t.n_iter_ == 100
     assert [s[0] for s in seen] == [50, 100]
     assert all(np.isfinite(s[1]) for s in seen)
+    # Stopped where the callback saw the embedding.
+    np.testing.assert_array_equal(t.embedding_, seen[-1][2])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_callback_kl_belongs_to_the_embedding_passed(digits, seed):
+    """Regression: the KL reported was the one before the step, the embedding the
+    one after it. Exact gradients: the reported KL equals the exact KL of the
+    embedding handed over, to 1e-9, at every report and the final one."""
+    X = digits[0][:200]
+    seen = []
+    t = TSNE(method="exact", random_state=seed, max_iter=400,
+             callbacks=lambda it, kl, Y: seen.append((it, kl, Y.copy()))).fit(X)
+    assert [s[0] for s in seen] == list(range(50, 401, 50))
+    for it, kl, Y in seen:
+        assert abs(kl - kl_divergence(t.affinities_, Y)) < 1e-9, it
+    assert seen[-1][1] == t.kl_divergence_
+
+
+def test_callbacks_must_be_callable_at_once():
+    X = np.random.RandomState(0).randn(60, 3)
+    with pytest.raises(ValueError, match="callbacks must be callables"):
+        TSNE(callbacks=[3], perplexity=5).fit(X)
 
 
 def test_three_dimensions_and_one(digits):
@@ -305,10 +328,20 @@ def test_three_dimensions_and_one(digits):
 
 # --- bad input --------------------------------------------------------------------------
 
-def test_perplexity_at_or_above_n_samples():
-    X = np.random.RandomState(0).randn(20, 3)
-    with pytest.raises(ValueError, match="perplexity must be less than n_samples"):
-        TSNE(perplexity=20).fit(X)
+@pytest.mark.parametrize("n_samples", [2, 4, 20, 90])
+def test_perplexity_too_high_is_lowered_with_a_warning(n_samples):
+    """openTSNE's rule: perplexity above (n - 1) / 3 becomes max((n - 1) / 3, 1)."""
+    X = np.random.RandomState(n_samples).randn(n_samples, 3)
+    with pytest.warns(UserWarning, match="perplexity=30 is too high"):
+        t = TSNE(random_state=0, max_iter=100).fit(X)
+    assert t.perplexity_ == pytest.approx(max((n_samples - 1) / 3, 1))
+    assert np.all(np.isfinite(t.embedding_))
+    assert np.isfinite(t.kl_divergence_)
+
+
+def test_perplexity_within_bound_is_kept():
+    X = np.random.RandomState(0).randn(100, 3)
+    assert TSNE(perplexity=33, max_iter=100).fit(X).perplexity_ == 33
 
 
 def test_fft_refuses_three_components_and_bh_four():
