@@ -82,7 +82,8 @@ def bench_vae(quick=False, data_home=None):
     train, test, name = _binarized_mnist(data_home, quick)
     checkpoints = [1, 2] if quick else [10, 30]
     rows = []
-    vae = VAE(20, hidden_layer_sizes=(512,), batch_size=128, learning_rate_init=1e-3,
+    vae = VAE(20, likelihood="bernoulli", hidden_layer_sizes=(512,), batch_size=128,
+              learning_rate_init=1e-3,
               max_iter=checkpoints[0], tol=0, n_iter_no_change=10**6, random_state=0)
     start = time.perf_counter()
     quiet(lambda: vae.fit(train))()

@@ -386,7 +386,7 @@ def _latent_map(ctx, X_train, folder):
     from .utils._plotting import _pyplot
 
     params = {**_neural_params(ctx), "max_iter": 30}
-    vae = VAE(2, **params)
+    vae = VAE(2, likelihood="bernoulli", **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         vae.fit(X_train)

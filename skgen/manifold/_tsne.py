@@ -502,7 +502,10 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         n_components <= 3, exact above). Start: the median of its neighbours'
         positions; 250 iterations of gradient descent (step 0.1, exaggeration
         1.5, momentum 0.8, gradient norm clipped at 0.25; openTSNE's
-        ``transform`` defaults).
+        ``transform`` defaults). A row equal to a training row is placed at
+        that row's embedding, so ``fit(X).transform(X)`` equals
+        ``fit_transform(X)``; each other row is placed independently of the
+        rest of X.
 
         Parameters
         ----------
@@ -558,6 +561,10 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                 grad *= np.minimum(1.0, TRANSFORM_MAX_GRAD_NORM / (norm + 1e-12))
                 gradient_step(Y, grad, update, gains, TRANSFORM_MOMENTUM,
                               TRANSFORM_LEARNING_RATE, MIN_GAIN, -1.0, False)
+        # A row equal to a training row already has its place: fit(X).transform(X)
+        # is fit_transform(X), as scikit-learn's transformer contract wants.
+        same = dist[:, 0] == 0
+        Y[same] = ref[ind[same, 0]]
         return Y
 
     def _map_neighbors(self):

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int
 from ._networks import mlp_apply, mlp_init
-from ._training import BaseNeural, prng_key, register_model
+from ._training import BaseNeural, map_fixed_rows, prng_key, register_model
 
 
 class DAESpec(NamedTuple):
@@ -262,7 +262,8 @@ device, clip_norm
         Z : ndarray of shape (n_samples, n_components), float32
         """
         X = self._check_fitted_input(X)
-        return np.asarray(_encode(self._spec(), self._device_params(), jnp.asarray(X)))
+        spec, params = self._spec(), self._device_params()
+        return map_fixed_rows(lambda Xb: _encode(spec, params, Xb), X)
 
     def inverse_transform(self, X):
         """Decode codes: the reconstruction (sigmoid output for 'bce').
@@ -276,7 +277,8 @@ device, clip_norm
         X_original : ndarray of shape (n_samples, n_features), float32
         """
         Z = self._check_codes(X)
-        return np.asarray(_decode(self._spec(), self._device_params(), jnp.asarray(Z)))
+        spec, params = self._spec(), self._device_params()
+        return map_fixed_rows(lambda Zb: _decode(spec, params, Zb), Z)
 
     def score(self, X, y=None):
         """Minus the mean denoising loss: reconstruct clean X from C(X).

@@ -485,18 +485,16 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
     def _map_rows(self, X, fn, key, values_per_row=1):
         """``fn(X_chunk, keys) -> (chunk,)`` over row chunks of X, with the
-        per-row keys of :func:`row_keys`; chunks hold about 4M values.
+        per-row keys of :func:`row_keys`; chunks of at most 1024 rows and about
+        4M values, all of one shape (see :func:`map_fixed_rows`).
 
         Returns
         -------
         out : ndarray of shape (n_samples,), float64
         """
-        out = np.empty(X.shape[0], dtype=np.float64)
-        rows = max(1, (1 << 22) // (values_per_row * max(X.shape[1], 1)))
-        for s in range(0, X.shape[0], rows):
-            Xb = jnp.asarray(X[s:s + rows])
-            out[s:s + rows] = np.asarray(fn(Xb, row_keys(key, Xb)), dtype=np.float64)
-        return out
+        rows = max(1, min(BLOCK_ROWS, (1 << 22) // (values_per_row * max(X.shape[1], 1))))
+        out = map_fixed_rows(lambda Xb: fn(Xb, row_keys(key, Xb)), X, rows)
+        return out.astype(np.float64, copy=False)
 
     def _check_codes(self, X):
         """Validate latent codes for ``inverse_transform``."""
@@ -528,6 +526,39 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+BLOCK_ROWS = 1024
+
+
+def map_fixed_rows(fn, X, rows=BLOCK_ROWS):
+    """``fn`` over blocks of ``rows`` rows of X, the last one padded with zeros.
+
+    Every call sees the same shape, so XLA runs the same kernels whatever the
+    number or order of the rows: a row's result does not depend on the rest of
+    the batch (float32 matrix products otherwise differ by ~1e-7 between shapes),
+    and one compilation serves every input size.
+
+    Parameters
+    ----------
+    fn : callable
+        jax.Array of shape (rows, n_features) -> array of shape (rows, ...).
+    X : ndarray of shape (n_samples, n_features), float32
+    rows : int, default=1024
+
+    Returns
+    -------
+    out : ndarray of shape (n_samples, ...)
+    """
+    n = X.shape[0]
+    parts = []
+    for s in range(0, n, rows):
+        block = X[s:s + rows]
+        m = block.shape[0]
+        if m < rows:
+            block = np.concatenate([block, np.zeros((rows - m,) + X.shape[1:], X.dtype)])
+        parts.append(np.asarray(fn(jnp.asarray(block)))[:m])
+    return np.concatenate(parts) if parts else np.asarray(fn(jnp.asarray(X)))
 
 
 @jax.jit

@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int
 from ._networks import mlp_apply, mlp_init
-from ._training import BaseNeural, register_model
+from ._training import BaseNeural, map_fixed_rows, register_model
 
 _LOG_2PI = math.log(2 * math.pi)
 # Floor of a learned log-std: a constant feature would otherwise drive its
@@ -138,11 +138,12 @@ class VAE(BaseNeural):
     hidden_layer_sizes : tuple of int, default=(512,)
         Encoder hidden widths; the decoder mirrors them. () gives linear maps.
     activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
-    likelihood : {'bernoulli', 'gaussian'}, default='bernoulli'
-        'bernoulli' needs X in [0, 1] (pixel intensities are the Bernoulli
-        means' targets); 'gaussian' has a learned per-feature variance (its
+    likelihood : {'gaussian', 'bernoulli'}, default='gaussian'
+        'gaussian' works on any real X: a learned per-feature variance (its
         standard deviation floored at 1e-3, so constant features stay finite), or
-        the fixed ``sigma``.
+        the fixed ``sigma``. 'bernoulli' needs X in [0, 1] (pixel intensities or
+        binary data are the Bernoulli means' targets) and is the usual choice
+        for images such as binarized MNIST.
     sigma : float > 0 or None, default=None
         Fixed standard deviation of the Gaussian likelihood; None learns one per
         feature.
@@ -220,7 +221,7 @@ class VAE(BaseNeural):
         *,
         hidden_layer_sizes=(512,),
         activation="relu",
-        likelihood="bernoulli",
+        likelihood="gaussian",
         sigma=None,
         beta=1.0,
         kl_warmup=0,
@@ -306,8 +307,8 @@ class VAE(BaseNeural):
         Z : ndarray of shape (n_samples, n_components), float32
         """
         X = self._check_fitted_input(X)
-        mu, _ = _encode_jit(self._spec(), self._device_params(), jnp.asarray(X))
-        return np.asarray(mu)
+        spec, params = self._spec(), self._device_params()
+        return map_fixed_rows(lambda Xb: _encode_jit(spec, params, Xb)[0], X)
 
     def inverse_transform(self, X):
         """Decoder means for latent codes.
@@ -323,8 +324,8 @@ class VAE(BaseNeural):
             sigmoid(logits) for the Bernoulli decoder, the mean for the Gaussian.
         """
         Z = self._check_codes(X)
-        return np.asarray(_decode_mean(self._spec(), self._device_params(),
-                                       jnp.asarray(Z)))
+        spec, params = self._spec(), self._device_params()
+        return map_fixed_rows(lambda Zb: _decode_mean(spec, params, Zb), Z)
 
     def score_samples(self, X):
         """ELBO, or importance-weighted bound, per sample (nats).

@@ -50,7 +50,7 @@ def test_closed_form_kl_equals_monte_carlo():
 
 
 def test_iwae_bound_above_elbo_and_grows_with_k(digits):
-    vae = _quiet_fit(VAE(4, hidden_layer_sizes=(32,), max_iter=15, random_state=0),
+    vae = _quiet_fit(VAE(4, likelihood="bernoulli", hidden_layer_sizes=(32,), max_iter=15, random_state=0),
                      digits)
     X = digits[:100]
     bounds = [vae.set_params(n_importance_samples=k).score(X) for k in (1, 10, 100)]
@@ -120,8 +120,8 @@ def test_gradients_flow_through_reparameterization():
 
 
 def test_same_seed_same_model(digits):
-    a = _quiet_fit(VAE(3, hidden_layer_sizes=(16,), max_iter=3, random_state=7), digits)
-    b = _quiet_fit(VAE(3, hidden_layer_sizes=(16,), max_iter=3, random_state=7), digits)
+    a = _quiet_fit(VAE(3, likelihood="bernoulli", hidden_layer_sizes=(16,), max_iter=3, random_state=7), digits)
+    b = _quiet_fit(VAE(3, likelihood="bernoulli", hidden_layer_sizes=(16,), max_iter=3, random_state=7), digits)
     np.testing.assert_array_equal(a.transform(digits), b.transform(digits))
     assert a.loss_curve_ == b.loss_curve_
 
@@ -139,7 +139,7 @@ def test_invariance_to_batch_composition(cls, digits):
 
 
 def test_training_improves_and_records(digits):
-    vae = _quiet_fit(VAE(4, hidden_layer_sizes=(32,), max_iter=10, random_state=0,
+    vae = _quiet_fit(VAE(4, likelihood="bernoulli", hidden_layer_sizes=(32,), max_iter=10, random_state=0,
                          early_stopping=True, n_iter_no_change=20), digits)
     assert len(vae.loss_curve_) == vae.n_iter_ == 10
     assert len(vae.validation_scores_) == 10
@@ -151,7 +151,7 @@ def test_training_improves_and_records(digits):
 
 
 def test_warm_start_continues(digits):
-    vae = _quiet_fit(VAE(4, hidden_layer_sizes=(16,), max_iter=3, random_state=0,
+    vae = _quiet_fit(VAE(4, likelihood="bernoulli", hidden_layer_sizes=(16,), max_iter=3, random_state=0,
                          warm_start=True), digits)
     first = vae.loss_curve_[-1]
     _quiet_fit(vae, digits)
@@ -159,7 +159,7 @@ def test_warm_start_continues(digits):
 
 
 def test_pickled_model_has_numpy_parameters(digits):
-    vae = _quiet_fit(VAE(3, hidden_layer_sizes=(16,), max_iter=2, random_state=0),
+    vae = _quiet_fit(VAE(3, likelihood="bernoulli", hidden_layer_sizes=(16,), max_iter=2, random_state=0),
                      digits)
     leaves = jax.tree_util.tree_leaves(vae.params_)
     assert all(type(leaf) is np.ndarray for leaf in leaves)
@@ -168,7 +168,7 @@ def test_pickled_model_has_numpy_parameters(digits):
 
 
 def test_samples(digits):
-    vae = _quiet_fit(VAE(3, hidden_layer_sizes=(16,), max_iter=2, random_state=0),
+    vae = _quiet_fit(VAE(3, likelihood="bernoulli", hidden_layer_sizes=(16,), max_iter=2, random_state=0),
                      digits)
     means = vae.sample(7, random_state=0)
     assert means.shape == (7, 64) and means.min() >= 0 and means.max() <= 1
@@ -224,7 +224,7 @@ def test_out_of_range_for_bernoulli_and_bce(digits):
     X = digits * 2 - 0.5
     with pytest.raises(ValueError, match=r"likelihood='bernoulli' needs X in \[0, 1\]; "
                                          r"found values in \[-0.5, 1.5\]"):
-        VAE(max_iter=1).fit(X)
+        VAE(likelihood="bernoulli", max_iter=1).fit(X)
     with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]"):
         DenoisingAE(loss="bce", max_iter=1).fit(X)
     _quiet_fit(VAE(2, hidden_layer_sizes=(8,), likelihood="gaussian", max_iter=1), X)
