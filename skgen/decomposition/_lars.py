@@ -24,6 +24,7 @@ from ..utils._numba import jit
 STOP_OK = 0
 STOP_DEGENERATE = 1  # an atom was skipped because it was dependent on the active set
 STOP_MAX_ITER = 2
+STOP_NONFINITE = 3  # the active Gram stayed singular or non-finite (overflowed input)
 
 _TINY32 = float(np.finfo(np.float32).tiny)
 _EPS = float(np.finfo(np.float64).eps)
@@ -128,7 +129,8 @@ def _lars_one(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter,
         else:
             AA = 1.0 / np.sqrt(tot) if tot > 0 else np.inf
             i = 0
-            while not np.isfinite(AA):
+            # Bounded: NaN in the Gram (overflowed input) never becomes finite.
+            while not np.isfinite(AA) and i < 64:
                 # Numerically singular active Gram: regularise its factor.
                 for a in range(n_active):
                     L[a, a] += (2.0 ** i) * _EPS
@@ -138,6 +140,9 @@ def _lars_one(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter,
                     tot += ls[a] * sign[a]
                 AA = 1.0 / np.sqrt(max(tot, _EPS))
                 i += 1
+            if not np.isfinite(AA):
+                status = STOP_NONFINITE
+                break
             for a in range(n_active):
                 ls[a] *= AA
         # corr[j] = G[j, A] ls for every atom (eq. 2.11, a = X^T u).

@@ -88,6 +88,51 @@ def _check_width(X, dictionary):
         )
 
 
+def _check_products_finite(X, *products):
+    """Raise when finite inputs gave overflowed products (|x| near sqrt(max))."""
+    if all(np.all(np.isfinite(p)) for p in products):
+        return
+    raise ValueError(
+        f"sparse coding overflowed {X.dtype}: the products of X (max |x| = "
+        f"{float(np.max(np.abs(X))):.3g}) with the dictionary are not finite; rescale "
+        "X (e.g. divide by its largest absolute value)"
+    )
+
+
+def _check_encode_params(algorithm, n_nonzero_coefs, positive, n_atoms, n_features,
+                         prefix=""):
+    """Validate the coding parameters that depend on the dictionary's size.
+
+    Returns
+    -------
+    n_nonzero_coefs : int or None
+        For 'omp' and 'lars', the given value or max(n_features / 10, 1) (at most
+        n_atoms); unchanged otherwise.
+
+    Raises
+    ------
+    ValueError
+        On an unknown algorithm, ``positive`` with 'omp' or 'lars', or
+        ``n_nonzero_coefs`` above ``n_atoms``.
+    """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"{prefix}algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    if positive and algorithm in ("omp", "lars"):
+        raise ValueError(
+            f"positive codes are not supported by {prefix}algorithm={algorithm!r}; "
+            "use 'lasso_lars', 'lasso_cd' or 'threshold'"
+        )
+    if algorithm in ("omp", "lars"):
+        if n_nonzero_coefs is None:
+            n_nonzero_coefs = int(min(max(n_features / 10, 1), n_atoms))
+        if n_nonzero_coefs > n_atoms:
+            raise ValueError(
+                f"{prefix}n_nonzero_coefs={n_nonzero_coefs} is larger than the number of "
+                f"atoms ({n_atoms})"
+            )
+    return n_nonzero_coefs
+
+
 def sparse_encode(
     X,
     dictionary,
@@ -153,21 +198,13 @@ def sparse_encode(
     """
     n_samples, n_features = X.shape
     n_atoms = dictionary.shape[0]
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
-    if positive and algorithm in ("omp", "lars"):
-        raise ValueError(f"positive codes are not supported by algorithm={algorithm!r}")
-    if algorithm in ("omp", "lars"):
-        if n_nonzero_coefs is None:
-            n_nonzero_coefs = int(min(max(n_features / 10, 1), n_atoms))
-        if n_nonzero_coefs > n_atoms:
-            raise ValueError(
-                f"n_nonzero_coefs={n_nonzero_coefs} is larger than the number of "
-                f"atoms ({n_atoms})"
-            )
+    n_nonzero_coefs = _check_encode_params(algorithm, n_nonzero_coefs, positive,
+                                           n_atoms, n_features)
     if algorithm == "threshold":
         a = 1.0 if alpha is None else float(alpha)
-        cov = X @ dictionary.T
+        with np.errstate(over="ignore", invalid="ignore"):
+            cov = X @ dictionary.T
+        _check_products_finite(X, cov)
         code = np.sign(cov) * np.maximum(np.abs(cov) - a, 0)
         if positive:
             np.clip(code, 0, None, out=code)
@@ -179,11 +216,13 @@ def sparse_encode(
         n_threads = 1
     # One BLAS thread even before a serial kernel: OpenBLAS's workers keep
     # spinning after a threaded call and slow the next parallel kernel.
-    with single_threaded_blas():
+    # Overflow is checked just below, with a message that names it.
+    with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore"):
         cov = np.ascontiguousarray(X @ dictionary.T)
         if gram is None:
             gram = dictionary @ dictionary.T
     gram = np.ascontiguousarray(gram, dtype=X.dtype)
+    _check_products_finite(X, cov, gram)
     n_blocks = min(n_samples, 8 * n_threads)
     code = np.zeros((n_samples, n_atoms), dtype=X.dtype)
     status = np.zeros(n_samples, dtype=np.int8)
@@ -344,9 +383,19 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
 
     def _transform_alpha(self):
         alpha = self.transform_alpha
-        if alpha is None and hasattr(self, "alpha"):
+        # ``alpha`` is the lasso penalty of learning: it stands in for a missing
+        # transform_alpha only where that is a penalty too. For 'omp' it would be
+        # a residual target overriding transform_n_nonzero_coefs (scikit-learn
+        # ignores it there).
+        if (alpha is None and hasattr(self, "alpha")
+                and self.transform_algorithm not in ("omp", "lars")):
             alpha = self.alpha
         return alpha
+
+    def _check_transform_params(self, n_atoms, n_features):
+        """In ``fit``: the transform parameters that ``transform`` would refuse."""
+        _check_encode_params(self.transform_algorithm, self.transform_n_nonzero_coefs,
+                             self.positive_code, n_atoms, n_features, prefix="transform_")
 
     def _encode(self, X, dictionary):
         return sparse_encode(
@@ -636,6 +685,7 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
         D = self._get_dictionary()
         X = check_X(self, X, reset=True)
         _check_width(X, D)
+        self._check_transform_params(D.shape[0], X.shape[1])
         code = self._encode(X, D)
         self._fit_generative(X, code, D.astype(X.dtype, copy=False))
         return self
@@ -864,6 +914,7 @@ split_sign, positive_code, transform_max_iter
         """
         X = check_X(self, X, reset=True, ensure_min_samples=2)
         k = X.shape[1] if self.n_components is None else self.n_components
+        self._check_transform_params(k, X.shape[1])
         rng = check_random_state(self.random_state)
         if self.batch_size is None:
             D, code = self._fit_batch(X, k, rng)

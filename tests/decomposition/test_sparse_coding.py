@@ -441,3 +441,63 @@ def test_learning_dtypes_and_orders(dtype, order, batch_size):
         ref.fit(np.ascontiguousarray(X, dtype=np.float64))
     tol = 1e-3 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(dl.components_, ref.components_, atol=tol)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_nonzero", [None, 3])
+def test_dictionary_learning_omp_transform_gives_n_nonzero_coefs(seed, dtype, n_nonzero):
+    """Regression: transform_alpha=None made OMP take ``alpha`` (the learning
+    penalty) as a residual target, ignoring transform_n_nonzero_coefs. scikit-learn
+    gives exactly that many non-zeros per row (default max(n_features / 10, 1))."""
+    X = _faces_like(seed=seed).astype(dtype)
+    kw = dict(n_components=8, max_iter=3, random_state=seed, transform_algorithm="omp",
+              transform_n_nonzero_coefs=n_nonzero)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = DictionaryLearning(**kw).fit(X)
+        ref = SkDictionaryLearning(**kw).fit(X)
+    expected = n_nonzero or max(X.shape[1] // 10, 1)
+    counts = (ours.transform(X) != 0).sum(axis=1)
+    assert np.all(counts == expected)
+    np.testing.assert_array_equal(counts, (ref.transform(X) != 0).sum(axis=1))
+
+
+@pytest.mark.parametrize("params,match", [
+    (dict(positive_code=True, transform_algorithm="omp"), "positive codes"),
+    (dict(positive_code=True, transform_algorithm="lars"), "positive codes"),
+    (dict(transform_algorithm="omp", transform_n_nonzero_coefs=9), "larger than"),
+    (dict(transform_algorithm="lars", transform_n_nonzero_coefs=9), "larger than"),
+])
+def test_transform_parameters_refused_in_fit(params, match):
+    X = _faces_like()
+    with pytest.raises(ValueError, match=match):
+        DictionaryLearning(n_components=6, max_iter=1, **params).fit(X)
+    D = np.random.RandomState(0).randn(6, X.shape[1])
+    with pytest.raises(ValueError, match=match):
+        SparseCoder(D, **params).fit(X)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e300])
+@pytest.mark.parametrize("batch_size", [None, 10])
+def test_overflowing_input_raises_instead_of_hanging(scale, batch_size):
+    """Regression: finite X whose products overflow sent NaN into the LARS kernel,
+    whose regularisation loop never ended (DictionaryLearning hung)."""
+    X = _faces_like() * scale
+    with pytest.raises(ValueError, match="overflowed"):
+        DictionaryLearning(n_components=4, max_iter=2, batch_size=batch_size,
+                           random_state=0).fit(X)
+    with pytest.raises(ValueError, match="overflowed"):
+        sparse_encode(X, np.full((3, X.shape[1]), 1e150), algorithm="lasso_lars")
+
+
+def test_lars_kernel_terminates_on_nan_gram():
+    """The kernel's own guard: a NaN Gram stops the path with a status, no hang."""
+    from skgen.decomposition._lars import STOP_NONFINITE, lars_gram_serial
+
+    G = np.full((3, 3), np.nan)
+    cov = np.ones((2, 3))
+    codes = np.zeros((2, 3))
+    status = np.zeros(2, dtype=np.int8)
+    lars_gram_serial(G, cov, 0.0, 1e-6, False, False, 3, 100, codes, status)
+    assert set(status) <= {STOP_NONFINITE, 1}
