@@ -1,5 +1,7 @@
 """Timing, memory and machine description shared by the benchmark modules."""
 
+import contextlib
+import multiprocessing
 import os
 import platform
 import statistics
@@ -71,6 +73,43 @@ def machine():
         f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB; Python {platform.python_version()}, "
         f"NumPy {np.__version__}, SciPy {scipy.__version__}, scikit-learn {sklearn.__version__}"
     )
+
+
+def _spin(stop):
+    """Busy loop until ``stop`` is set: one core's worth of pure-Python work."""
+    x = 0
+    while not stop.is_set():
+        for _ in range(100_000):
+            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+
+
+@contextlib.contextmanager
+def busy_machine(enabled=True):
+    """Run the body beside a CPU-bound background process (one busy core).
+
+    What a user's machine often is: a second GridSearchCV worker, a Dask worker
+    or another program on one of the cores. Threaded BLAS and parallel kernels
+    that assume every core is theirs slow down most there.
+
+    Parameters
+    ----------
+    enabled : bool, default=True
+        False: a no-op, so callers can write ``with busy_machine(args.busy)``.
+    """
+    if not enabled:
+        yield
+        return
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    proc = ctx.Process(target=_spin, args=(stop,), daemon=True)
+    proc.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        proc.join(timeout=10)
+        if proc.is_alive():
+            proc.terminate()
 
 
 def quiet(fn):

@@ -6,7 +6,9 @@ Usage::
     python -m benchmarks.run ...          (the same)
 
 NAMES are benchmark names (default: all). ``--quick`` runs small sizes, for the
-test suite; the full run is what ``RESULTS.md`` records.
+test suite; the full run is what ``RESULTS.md`` records. ``--busy`` runs every
+benchmark beside a CPU-bound background process (one core busy); its rows are
+kept beside the quiet ones (column ``load``).
 """
 
 import argparse
@@ -52,7 +54,10 @@ def to_markdown(rows, machine, seconds, quick, descriptions=None):
     for row in rows:
         by_bench.setdefault(row["benchmark"], []).append(row)
     for bench, group in by_bench.items():
-        keys = [k for k in group[0] if k not in ("benchmark", "id")]
+        keys = ["load"]
+        for row in group:
+            keys += [k for k in row if k not in keys and k not in ("benchmark", "id")]
+        group = [{**row, "load": row.get("load", "quiet")} for row in group]
         lines += [f"## {bench}", ""]
         if descriptions and bench in descriptions:
             lines += [descriptions[bench], ""]
@@ -68,13 +73,15 @@ def to_markdown(rows, machine, seconds, quick, descriptions=None):
 
 
 def main(argv=None):
-    from benchmarks._common import machine
+    from benchmarks._common import busy_machine, machine
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--out", default=str(Path(__file__).parent))
+    parser.add_argument("--busy", action="store_true",
+                        help="run beside a CPU-bound background process (one busy core)")
     parser.add_argument("--markdown-only", action="store_true",
                         help="rewrite RESULTS.md from OUT/results.json without running")
     args = parser.parse_args(argv)
@@ -98,19 +105,26 @@ def main(argv=None):
         kwargs = {"quick": args.quick}
         if "data_home" in inspect.signature(fn).parameters:
             kwargs["data_home"] = args.data_home
-        print(f"running {name} ...", file=sys.stderr, flush=True)
-        new_rows = fn(**kwargs)
+        print(f"running {name}{' (busy)' if args.busy else ''} ...", file=sys.stderr,
+              flush=True)
+        with busy_machine(args.busy):
+            new_rows = fn(**kwargs)
+        load = "busy" if args.busy else "quiet"
         for row in new_rows:
-            row["id"] = name
+            row["id"] = f"{name}@{load}"
+            row = {"load": load, **row}
             descriptions[row["benchmark"]] = _describe(fn)
-        rows.extend(new_rows)
+            rows.append(row)
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     previous = out / "results.json"
     if args.names and previous.exists():
         # A partial run replaces its own benchmarks' rows and keeps the others.
         saved = json.loads(previous.read_text())
-        kept = [r for r in saved["rows"] if r.get("id") not in names]
+        ids = {f"{name}@{'busy' if args.busy else 'quiet'}" for name in names}
+        # Rows from before the quiet/busy split carry the bare name: quiet.
+        kept = [r for r in saved["rows"]
+                if r.get("id") not in ids and f"{r.get('id')}@quiet" not in ids]
         rows = kept + rows
         descriptions = {**saved.get("descriptions", {}), **descriptions}
         seconds += saved.get("seconds", 0.0) if kept else 0.0

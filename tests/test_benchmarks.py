@@ -41,8 +41,23 @@ def test_run_quick_sparse_encode_merges(tmp_path):
         )
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
     # The second partial run kept the first one's rows.
-    assert {row["id"] for row in rows} == {"gaussian", "sparse_encode"}
+    assert {row["id"] for row in rows} == {"gaussian@quiet", "sparse_encode@quiet"}
     for row in rows:
-        if row["id"] == "sparse_encode":
+        if row["id"] == "sparse_encode@quiet":
             assert row["ours_quality"] < 1e-8  # the same codes as scikit-learn
             assert row["speedup"] > 0
+
+
+def test_busy_rows_kept_beside_quiet_ones(tmp_path):
+    """--busy runs beside a CPU-bound process; its rows join the quiet ones."""
+    for extra in ([], ["--busy"]):
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(tmp_path),
+             *extra, "gaussian"],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        )
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert sorted({row["load"] for row in rows}) == ["busy", "quiet"]
+    assert len(rows) == 8
+    table = (tmp_path / "RESULTS.md").read_text()
+    assert "| busy |" in table and "| quiet |" in table

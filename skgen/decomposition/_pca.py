@@ -512,6 +512,16 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n, d = X.shape
         rng = check_random_state(self.random_state)
         A = _centered_operator(X, mean) if sp.issparse(X) else X - mean
+        if sp.issparse(X):
+            sq = np.asarray(X.multiply(X).sum(axis=0)).ravel()
+            total = max((sq.sum() - n * float(mean @ mean)) / (n - 1), 0.0)
+        else:
+            total = float(np.einsum("ij,ij->", A, A)) / (n - 1)
+        if total == 0.0:
+            # Constant data: no direction has variance and ARPACK refuses the
+            # zero operator; any orthonormal axes are principal (LAPACK's SVD of
+            # a zero matrix gives the identity's rows, as here).
+            return np.zeros(k, X.dtype), np.eye(k, d, dtype=X.dtype), 0.0
         if solver == "arpack":
             v0 = rng.uniform(-1, 1, size=min(n, d))
             u, s, vt = svds(A, k=k, tol=self.tol, v0=v0)
@@ -523,11 +533,6 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 power = 7 if k < 0.1 * min(n, d) else 4
             u, s, vt = _randomized_svd(A, k, self.n_oversamples, power, rng)
         _, vt = svd_flip(u, vt, u_based_decision=False)
-        if sp.issparse(X):
-            sq = np.asarray(X.multiply(X).sum(axis=0)).ravel()
-            total = (sq.sum() - n * float(mean @ mean)) / (n - 1)
-        else:
-            total = float(np.einsum("ij,ij->", A, A)) / (n - 1)
         return (s * s).astype(X.dtype), vt.astype(X.dtype, copy=False), total
 
     # ------------------------------------------------------------ transforms
@@ -656,10 +661,18 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            On NaN/inf or a feature count that differs from the one seen in fit.
+            On NaN/inf, a feature count that differs from the one seen in fit,
+            or a model fitted on data of zero variance (constant or all-zero
+            columns), whose density is a point mass.
         """
         check_is_fitted(self)
         X = check_X(self, X, reset=False)
+        if self.noise_variance_ == 0 and not np.any(self.explained_variance_ > 0):
+            raise ValueError(
+                "PCA was fitted on data of zero variance (every column constant): "
+                "its probabilistic-PCA model is a point mass at mean_, which has no "
+                "log-likelihood"
+            )
         inside, sigma2 = self._model_variances()
         n, d = X.shape
         k = self.n_components_

@@ -29,7 +29,11 @@ def _weights_one(x, Y, nbrs, reg, out):
     trace = 0.0
     for a in range(k):
         trace += C[a, a]
-    R = reg * trace if trace > 0 else reg
+    # At least 100 eps of the trace: with reg=0 and more neighbours than
+    # dimensions C is singular, and LAPACK's error cannot leave a parallel
+    # kernel cleanly. A zero trace (the neighbours equal x) gives equal weights
+    # for any positive ridge.
+    R = max(reg, 100 * np.finfo(Y.dtype).eps) * trace if trace > 0 else 1.0
     for a in range(k):
         C[a, a] += R
     w = np.linalg.solve(C, np.ones(k, dtype=Y.dtype))
@@ -51,16 +55,16 @@ def barycenter_weights(X, Y, indices, reg, out):
     indices : ndarray of shape (n_samples, n_neighbors), int64
         Rows of Y that reconstruct each row of X.
     reg : float
-        Regularisation, as a fraction of the trace of the local Gram matrix
-        (an absolute amount when the trace is 0).
+        Regularisation, as a fraction of the trace of the local Gram matrix, at
+        least 100 epsilons of the dtype, so that reg=0 still solves a
+        singular C.
     out : ndarray of shape (n_samples, n_neighbors)
         Output: weights, each row summing to 1.
 
     Notes
     -----
-    Parallel over rows; one k x k solve per row (LAPACK through numba).
-    Raises numpy.linalg.LinAlgError (from the solve) only when reg = 0 and a
-    local Gram matrix is singular.
+    Parallel over rows; one k x k solve per row (LAPACK through numba), always
+    of a positive definite matrix.
     """
     for i in prange(X.shape[0]):
         _weights_one(X[i], Y, indices[i], reg, out[i])

@@ -292,6 +292,12 @@ class BaseMixture(
         self._check_parameters(X)
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
+        if not do_init and self.means_.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"warm_start=True continues from the fitted mixture, which has "
+                f"{self.means_.shape[1]} features, but X has {X.shape[1]}; refit with "
+                "warm_start=False"
+            )
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
 
@@ -305,6 +311,9 @@ class BaseMixture(
             if do_init:
                 self._initialize_parameters(X, random_state)
             lower_bound = -np.inf if do_init else self.lower_bound_
+            if self.max_iter == 0:
+                # No EM step: the bound is that of the starting parameters.
+                lower_bound = self._e_step(X)[0] + self._log_prior() / n_samples
             history = []
             converged = False
             n_iter = 0

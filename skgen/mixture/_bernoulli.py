@@ -169,12 +169,16 @@ class BernoulliMixture(BaseMixture):
         self.means_init = means_init
 
     def _validate_X(self, X, reset):
+        # Binary or thresholded: no squares of X are formed, any magnitude is fine.
         X = check_X(
-            self, X, reset=reset, accept_sparse=True, ensure_min_samples=2 if reset else 1
+            self, X, reset=reset, accept_sparse=True, ensure_min_samples=2 if reset else 1,
+            magnitude_dtype=False,
         )
         if self.binarize is None:
             check_binary(X)
             return X
+        if not np.isfinite(self.binarize):
+            raise ValueError(f"binarize must be a finite threshold or None, got {self.binarize!r}")
         return _binarize(X, threshold=self.binarize)
 
     def _check_parameters(self, X):

@@ -294,16 +294,20 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
     # ------------------------------------------------------------ helpers
     def _hidden(self):
-        sizes = tuple(int(h) for h in np.atleast_1d(self.hidden_layer_sizes))
-        if any(h < 1 for h in sizes):
+        raw = np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))
+        if raw.ndim != 1 or any(
+            isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1
+            for h in raw
+        ):
             raise ValueError(
-                f"hidden_layer_sizes must be positive integers, got "
+                f"hidden_layer_sizes must be a sequence of positive integers, got "
                 f"{self.hidden_layer_sizes!r}"
             )
-        return sizes
+        return tuple(int(h) for h in raw)
 
     def _check_input(self, X, reset):
-        X = check_X(self, X, reset=reset)
+        # The networks compute in float32: 1e150 is finite in float64 only.
+        X = check_X(self, X, reset=reset, magnitude_dtype=np.float32)
         X = np.ascontiguousarray(X, dtype=np.float32)
         self._validate_values(X)
         return X

@@ -6,6 +6,7 @@ from ._progress import progress_bar
 from ._validation import (
     check_array_param,
     check_binary,
+    check_magnitude,
     check_n_samples,
     check_positive_int,
     check_X,
@@ -14,6 +15,7 @@ from ._validation import (
 
 __all__ = [
     "check_X",
+    "check_magnitude",
     "check_n_samples",
     "check_positive_int",
     "check_binary",

@@ -13,6 +13,7 @@ from sklearn.utils.validation import validate_data
 
 __all__ = [
     "check_X",
+    "check_magnitude",
     "check_n_samples",
     "check_positive_int",
     "check_binary",
@@ -24,7 +25,7 @@ FLOAT_DTYPES = (np.float64, np.float32)
 
 
 def check_X(estimator, X, *, reset, accept_sparse=False, ensure_min_samples=1,
-            ensure_all_finite=True):
+            ensure_all_finite=True, magnitude_dtype=None):
     """Validate ``X`` for ``estimator`` and keep float32 as float32.
 
     Parameters
@@ -44,6 +45,10 @@ def check_X(estimator, X, *, reset, accept_sparse=False, ensure_min_samples=1,
         Check for NaN/inf here. A caller that passes False must detect them
         itself (e.g. from a product it computes anyway, as PCA does from the
         diagonal of X^T X).
+    magnitude_dtype : numpy dtype, False or None, default=None
+        The dtype the estimator computes in, for :func:`check_magnitude`
+        (None: X's own dtype); False skips that check (for estimators whose
+        arithmetic does not square X, e.g. a thresholded Bernoulli mixture).
 
     Returns
     -------
@@ -53,8 +58,9 @@ def check_X(estimator, X, *, reset, accept_sparse=False, ensure_min_samples=1,
     Raises
     ------
     ValueError
-        On NaN or inf, on fewer than two dimensions, too few samples, or a number
-        of features that differs from the one seen in ``fit``.
+        On NaN or inf, on fewer than two dimensions, too few samples, a number
+        of features that differs from the one seen in ``fit``, or magnitudes
+        whose squares overflow or underflow (:func:`check_magnitude`).
     TypeError
         On sparse input when ``accept_sparse`` is False.
     """
@@ -71,7 +77,56 @@ def check_X(estimator, X, *, reset, accept_sparse=False, ensure_min_samples=1,
     )
     if sp.issparse(X):
         X = sp.csr_matrix(X)
+    if magnitude_dtype is not False:
+        check_magnitude(X, X.dtype if magnitude_dtype is None else magnitude_dtype)
     return X
+
+
+def check_magnitude(X, dtype=None):
+    """Raise when the squares of X's entries overflow or underflow ``dtype``.
+
+    Every skgen estimator forms squares or products of X (variances, distances,
+    Gram matrices, squared losses). Finite X above sqrt(max / (n_samples *
+    n_features)) makes their sums inf, and nonzero X below sqrt(tiny / eps)
+    makes them subnormal or 0 (about 1e-146 in float64, 3e-16 in float32): both
+    would give NaN or inf downstream, so they are refused here with a message
+    that names the magnitude and the limit.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Finite data (NaN/inf are left to the finiteness check).
+    dtype : numpy dtype, default=None
+        The dtype the computation runs in (None: X's).
+
+    Raises
+    ------
+    ValueError
+        When max |X| is above the overflow limit, or nonzero and below the
+        underflow limit.
+    """
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0:
+        return
+    peak = float(max(np.max(values), -np.min(values)))
+    if not np.isfinite(peak) or peak == 0.0:
+        return
+    info = np.finfo(np.dtype(X.dtype if dtype is None else dtype))
+    high = float(np.sqrt(float(info.max) / max(X.shape[0] * X.shape[1], 1)))
+    low = float(np.sqrt(float(info.tiny) / float(info.eps)))
+    if peak > high:
+        raise ValueError(
+            f"X holds values up to {peak:.3g} in absolute value: their squares "
+            f"overflow {info.dtype} (limit {high:.3g} for {X.shape[0]} x "
+            f"{X.shape[1]}). Rescale X, e.g. divide it by its largest absolute value "
+            "or use sklearn.preprocessing.StandardScaler."
+        )
+    if peak < low:
+        raise ValueError(
+            f"X holds values no larger than {peak:.3g} in absolute value: their "
+            f"squares underflow {info.dtype} (limit {low:.3g}). Rescale X, e.g. "
+            "divide it by its largest absolute value."
+        )
 
 
 def check_n_samples(n_samples, n_required, what="n_components"):
@@ -114,7 +169,8 @@ def check_positive_int(value, name="n_samples"):
         When ``value`` is not an integer or is below 1; the message names
         ``name`` and the value.
     """
-    if not isinstance(value, numbers.Integral) or value < 1:
+    # bool is an Integral, but True is not a count.
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 

@@ -1,6 +1,7 @@
 """The barycentric-weights kernel against a plain NumPy reference."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.neighbors import NearestNeighbors
@@ -54,3 +55,27 @@ def test_zero_trace_uses_absolute_regularisation():
     out = np.empty((1, 3))
     barycenter_weights(X, Y, np.array([[0, 1, 2]], dtype=np.int64), 1e-3, out)
     np.testing.assert_allclose(out, 1 / 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_reg_zero_with_singular_gram_gives_finite_weights(dtype):
+    """Regression: reg=0 with more neighbours than dimensions made the numba
+    solve raise LinAlgError, which surfaced as a SystemError."""
+    rng = np.random.RandomState(0)
+    Y = rng.randn(30, 2).astype(dtype)
+    X = Y[:5] + np.asarray(0.01, dtype)
+    indices = np.argsort(((X[:, None] - Y[None]) ** 2).sum(-1), axis=1)[:, :8]
+    out = np.empty((5, 8), dtype=dtype)
+    barycenter_weights(X, Y, indices.astype(np.int64), 0.0, out)
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+    # Still rebuilds the point: the ridge is 100 eps of the trace.
+    np.testing.assert_allclose(np.einsum("ik,ikf->if", out, Y[indices]), X, atol=1e-3)
+
+
+def test_lle_reg_zero_fits():
+    from skgen import LLE
+
+    X = np.random.RandomState(0).randn(200, 3)
+    emb = LLE(n_neighbors=10, reg=0.0).fit_transform(X)
+    assert np.all(np.isfinite(emb))
