@@ -1,9 +1,10 @@
 """Timing, memory and machine description shared by the benchmark modules."""
 
 import contextlib
-import multiprocessing
 import os
 import platform
+import subprocess
+import sys
 import statistics
 import time
 import tracemalloc
@@ -75,12 +76,9 @@ def machine():
     )
 
 
-def _spin(stop):
-    """Busy loop until ``stop`` is set: one core's worth of pure-Python work."""
-    x = 0
-    while not stop.is_set():
-        for _ in range(100_000):
-            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+# One core's worth of pure-Python work; it ends by itself after an hour at most.
+_SPIN = "import time\nend = time.time() + 3600\nx = 0\nwhile time.time() < end:\n" \
+        "    for _ in range(100000):\n        x = (x * 1103515245 + 12345) & 0x7FFFFFFF\n"
 
 
 @contextlib.contextmanager
@@ -99,17 +97,13 @@ def busy_machine(enabled=True):
     if not enabled:
         yield
         return
-    ctx = multiprocessing.get_context("spawn")
-    stop = ctx.Event()
-    proc = ctx.Process(target=_spin, args=(stop,), daemon=True)
-    proc.start()
+    proc = subprocess.Popen([sys.executable, "-c", _SPIN])
+    time.sleep(0.2)  # let it reach its loop
     try:
         yield
     finally:
-        stop.set()
-        proc.join(timeout=10)
-        if proc.is_alive():
-            proc.terminate()
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def quiet(fn):

@@ -175,7 +175,8 @@ def sparse_encode(
     init : ndarray of shape (n_samples, n_atoms) or None, default=None
         Warm start for 'lasso_cd'.
     n_jobs : int or None, default=None
-        numba threads; None uses all of them.
+        numba threads; None uses the cores other processes leave idle
+        (:func:`skgen.utils._numba.idle_cores`), -1 all of them.
     gram : ndarray of shape (n_atoms, n_atoms) or None, default=None
         Precomputed ``dictionary @ dictionary.T``.
 
@@ -594,7 +595,8 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
     split_sign : bool, default=False
         Return [max(z, 0), max(-z, 0)] side by side.
     n_jobs : int or None, default=None
-        numba threads; None uses all of them (scikit-learn's None means 1).
+        numba threads; None uses the cores other processes leave idle, -1 all
+        of them (scikit-learn's None means 1).
     positive_code : bool, default=False
         Non-negative codes (not with 'omp' or 'lars').
     transform_max_iter : int, default=1000
@@ -727,7 +729,8 @@ class DictionaryLearning(_BaseSparseCoding, BaseEstimator):
 split_sign, positive_code, transform_max_iter
         As :class:`SparseCoder`; ``transform_alpha=None`` uses ``alpha``.
     n_jobs : int or None, default=None
-        numba threads; None uses all of them.
+        numba threads; None uses the cores other processes leave idle, -1 all
+        of them.
     code_init : ndarray of shape (n_samples, n_components) or None, default=None
         Initial codes (batch, with ``dict_init``).
     dict_init : ndarray of shape (n_components, n_features) or None, default=None

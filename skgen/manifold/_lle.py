@@ -300,7 +300,8 @@ class LLE(EmbeddingMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Start vectors of the iterative eigen solvers.
     n_jobs : int or None, default=None
-        Threads of the neighbour search and the numba kernels (None: all).
+        Threads of the neighbour search and the numba kernels (None: the cores
+        other processes leave idle for the numba kernels; -1: all).
 
     Attributes
     ----------

@@ -183,7 +183,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         Seeds the random initialisation and pynndescent.
     n_jobs : int or None, default=None
         Threads of the numba kernels, the neighbour search and the FFTs (None:
-        all).
+        the cores other processes leave idle for the numba kernels; -1: all).
     verbose : bool, default=False
         Progress bar with the KL divergence (every 50 iterations).
     callbacks : callable or list of callables, default=None

@@ -37,7 +37,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_array_param, check_n_samples, check_X
-from ..utils._numba import jit
+from ..utils._numba import blas_threads_for_load, jit
 
 __all__ = ["BaseMixture"]
 
@@ -298,6 +298,15 @@ class BaseMixture(
                 f"{self.means_.shape[1]} features, but X has {X.shape[1]}; refit with "
                 "warm_start=False"
             )
+        # BLAS on the idle cores only: on a machine with a busy core, a thread
+        # sharing it makes every product wait (see idle_cores).
+        with blas_threads_for_load():
+            return self._run_em(X, do_init)
+
+    def _run_em(self, X, do_init):
+        """The EM iterations of ``_fit`` on validated X; returns the final
+        responsibilities."""
+        n_samples = X.shape[0]
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
 
