@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from skgen._cli import COMPARISONS, format_table, load_data, main, run_compare
+from skgen._cli import main
+from skgen.compare import COMPARISONS, format_table, load_data, run_compare
 
 
 def test_compare_on_digits_prints_table_and_report(tmp_path, capsys):
@@ -89,3 +90,22 @@ def test_compare_on_mnist(data_home, capsys):
                  "--max-samples", "3000", "--report", "", "--no-progress",
                  "--estimators", "BernoulliMixture", "PCA", "SparseCoder"]) == 0
     assert "784 features" in capsys.readouterr().out
+
+
+def test_table_columns_stay_aligned_and_skip_missing_metrics():
+    """Regression: a long baseline name shifted every later column, and LLE printed
+    'kl nan vs nan'."""
+    from skgen.compare._runner import _metrics_text
+
+    base = dict(fit_s=0.5, baseline_fit_s=1.0, speedup=2.0, score=-1.0, baseline_score=-1.5,
+                score_diff=0.5, metrics="")
+    rows = [dict(base, estimator="PCA", baseline="PCA"),
+            dict(base, estimator="DictionaryLearning",
+                 baseline="DictionaryLearning (MiniBatch above 5000) with a long name")]
+    lines = format_table(rows).splitlines()
+    starts = {line.index("0.500") for line in lines[2:]}
+    assert len(starts) == 1  # fit_s starts at the same column in every row
+    assert len({len(line.split("  ")[0]) for line in lines}) >= 1
+    assert _metrics_text({"kl": float("nan"), "trust": 0.9},
+                         {"kl": float("nan"), "trust": 0.8}) == "trust 0.9 vs 0.8"
+    assert _metrics_text({"kl": 1.0}, {"kl": float("nan")}) == "kl 1 vs n/a"

@@ -2,6 +2,8 @@
 dictionary learning."""
 
 from ._pca import PCA
-from ._sparse_coding import DictionaryLearning, SparseCoder, sparse_encode
+from ._dict_learning import DictionaryLearning
+from ._sparse_coding import SparseCoder
+from ._sparse_encode import sparse_encode
 
 __all__ = ["PCA", "SparseCoder", "DictionaryLearning", "sparse_encode"]

@@ -13,7 +13,7 @@ follow scikit-learn's ``lars_path`` so that both give the same codes: the path
 stops once the largest correlation C falls within ``tol_eq`` of alpha, and is
 interpolated back to C = alpha when it overshot by more than that.
 
-No scikit-learn imports here; the estimator in _sparse_coding.py validates.
+No scikit-learn imports here; sparse_encode (_sparse_encode.py) validates.
 """
 
 import numpy as np

@@ -8,7 +8,7 @@ G[I, I] by one row, solves for the coefficients and updates the correlations as
 alpha = alpha0 - G[:, I] gamma, never touching the signal again. The error-target
 variant tracks ||r||^2 by eq. (6): eps_n = eps_{n-1} - delta_n + delta_{n-1}.
 
-No scikit-learn imports here; the estimator in _sparse_coding.py validates.
+No scikit-learn imports here; sparse_encode (_sparse_encode.py) validates.
 """
 
 import numpy as np

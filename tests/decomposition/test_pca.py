@@ -231,7 +231,7 @@ def test_wrong_width_and_bad_sample_count():
 @given(n=st.integers(0, 40), d=st.integers(1, 30), offset=st.floats(-1e3, 1e3),
        seed=st.integers(0, 2**16))
 def test_centered_sq_norms_kernel_matches_numpy(n, d, offset, seed):
-    from skgen.decomposition._pca import _centered_sq_norms
+    from skgen.decomposition._pca_numerics import _centered_sq_norms
 
     rng = np.random.RandomState(seed)
     X = rng.randn(n, d) + offset
