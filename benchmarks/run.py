@@ -121,10 +121,11 @@ def main(argv=None):
     if args.names and previous.exists():
         # A partial run replaces its own benchmarks' rows and keeps the others.
         saved = json.loads(previous.read_text())
-        ids = {f"{name}@{'busy' if args.busy else 'quiet'}" for name in names}
-        # Rows from before the quiet/busy split carry the bare name: quiet.
+        # Keyed by (benchmark title, load): rows from before ids or loads were
+        # recorded are replaced too (a missing load is a quiet run).
+        new = {(r["benchmark"], r["load"]) for r in rows}
         kept = [r for r in saved["rows"]
-                if r.get("id") not in ids and f"{r.get('id')}@quiet" not in ids]
+                if (r["benchmark"], r.get("load", "quiet")) not in new]
         rows = kept + rows
         descriptions = {**saved.get("descriptions", {}), **descriptions}
         seconds += saved.get("seconds", 0.0) if kept else 0.0
