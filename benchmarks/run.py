@@ -40,10 +40,12 @@ def _describe(fn):
 
 
 def to_markdown(rows, machine, seconds, quick, descriptions=None):
+    machines = sorted({row.get("machine", machine) for row in rows})
     lines = [
         "# Benchmark results",
         "",
-        f"Machine: {machine}.",
+        f"Machine: {machine}." if len(machines) == 1 else
+        "Machines (each table names its own): " + "; ".join(machines) + ".",
         "",
         f"Run: `python -m benchmarks.run{' --quick' if quick else ''}`, {seconds:.0f} s. "
         "speedup = baseline seconds / skgen seconds (median of alternating repeats, same "
@@ -56,9 +58,12 @@ def to_markdown(rows, machine, seconds, quick, descriptions=None):
     for bench, group in by_bench.items():
         keys = ["load"]
         for row in group:
-            keys += [k for k in row if k not in keys and k not in ("benchmark", "id")]
+            keys += [k for k in row
+                     if k not in keys and k not in ("benchmark", "id", "machine")]
         group = [{**row, "load": row.get("load", "quiet")} for row in group]
         lines += [f"## {bench}", ""]
+        if len(machines) > 1:
+            lines += [f"Machine: {group[0].get('machine', machine)}.", ""]
         if descriptions and bench in descriptions:
             lines += [descriptions[bench], ""]
         lines += ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
@@ -112,7 +117,7 @@ def main(argv=None):
         load = "busy" if args.busy else "quiet"
         for row in new_rows:
             row["id"] = f"{name}@{load}"
-            row = {"load": load, **row}
+            row = {"load": load, **row, "machine": machine()}
             descriptions[row["benchmark"]] = _describe(fn)
             rows.append(row)
     seconds = time.perf_counter() - start
@@ -124,7 +129,7 @@ def main(argv=None):
         # Keyed by (benchmark title, load): rows from before ids or loads were
         # recorded are replaced too (a missing load is a quiet run).
         new = {(r["benchmark"], r["load"]) for r in rows}
-        kept = [r for r in saved["rows"]
+        kept = [{"machine": saved["machine"], **r} for r in saved["rows"]
                 if (r["benchmark"], r.get("load", "quiet")) not in new]
         rows = kept + rows
         descriptions = {**saved.get("descriptions", {}), **descriptions}
