@@ -91,15 +91,10 @@ def blas_threads_for_load():
         Restores the previous limits on exit. Never raises the limit above
         what it was.
     """
-    global _CONTROLLER
-    from threadpoolctl import ThreadpoolController
-
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    current = [info["num_threads"] for info in _CONTROLLER.info()
+    controller = _controller()
+    current = [info["num_threads"] for info in controller.info()
                if info.get("user_api") == "blas"]
-    limit = min([idle_cores(), *current]) if current else idle_cores()
-    return _CONTROLLER.limit(limits=limit, user_api="blas")
+    return controller.limit(limits=min([idle_cores(), *current]), user_api="blas")
 
 
 def resolve_n_threads(n_jobs):
@@ -167,6 +162,16 @@ def numba_threads(n_jobs):
 _CONTROLLER = None
 
 
+def _controller():
+    """The one threadpoolctl controller (its library scan is done once)."""
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
+
 def single_threaded_blas():
     """Context manager limiting BLAS to one thread.
 
@@ -180,9 +185,4 @@ def single_threaded_blas():
     context : threadpoolctl limiter
         Restores the previous limits on exit.
     """
-    global _CONTROLLER
-    from threadpoolctl import ThreadpoolController
-
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
+    return _controller().limit(limits=1, user_api="blas")
