@@ -18,10 +18,81 @@ from sklearn.utils.extmath import randomized_svd, svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_X, progress_bar
+from ..utils._dask import (
+    chunk_infos as _chunk_infos,
+    check_chunk,
+    check_dask_X,
+    check_sampled_rows,
+    is_dask_array,
+    magnitude_limits,
+    take_rows,
+)
 from ._sparse_coding import _TRANSFORM_CONSTRAINTS, _BaseSparseCoding
 from ._sparse_encode import _objective, check_dictionary, sparse_encode
 
 __all__ = ["DictionaryLearning"]
+
+
+# Rows sampled from a dask array for the initial (randomized SVD) dictionary.
+_DASK_INIT_ROWS = 10_000
+
+
+class _BatchStream:
+    """Mini-batches for online learning, epoch after epoch.
+
+    In memory: the rows shuffled once (as scikit-learn's
+    MiniBatchDictionaryLearning), then the same consecutive batches every epoch.
+    A dask array: every epoch visits the row chunks (in a new random order when
+    ``shuffle``), shuffles the rows of each chunk and cuts it into batches; the
+    next chunk is read in a background thread while the current one trains,
+    so that at most two chunks are in memory and the learner waits only for
+    the first.
+    """
+
+    def __init__(self, X, batch_size, shuffle, rng):
+        self.X, self.batch_size, self.shuffle, self.rng = X, batch_size, shuffle, rng
+        self.dask = is_dask_array(X)
+        self._pool = None
+        if not self.dask:
+            self.rows = X.copy() if shuffle else X
+            if shuffle:
+                rng.shuffle(self.rows)
+        else:
+            self.limits = magnitude_limits(X.shape, X.dtype)
+            self.infos = _chunk_infos(X.chunks[0])
+
+    def _load(self, i):
+        block = np.asarray(self.X.blocks[i, 0].compute())
+        check_chunk(block, self.infos[i], self.limits)
+        return block
+
+    def epoch(self):
+        """Yield this epoch's batches (ndarrays of at most ``batch_size`` rows)."""
+        if not self.dask:
+            for batch in gen_batches(self.rows.shape[0], self.batch_size):
+                yield self.rows[batch]
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1)
+        n_chunks = len(self.X.chunks[0])
+        order = self.rng.permutation(n_chunks) if self.shuffle else np.arange(n_chunks)
+        pending = self._pool.submit(self._load, order[0])
+        for position in range(n_chunks):
+            block = pending.result()
+            if position + 1 < n_chunks:
+                pending = self._pool.submit(self._load, order[position + 1])
+            if self.shuffle:
+                block = block[self.rng.permutation(block.shape[0])]
+            for batch in gen_batches(block.shape[0], self.batch_size):
+                yield block[batch]
+        self.close()
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 _UNUSED_ATOM = 1e-6  # A_jj at or below this: no code uses the atom (SPAMS' value)
@@ -306,7 +377,16 @@ split_sign, positive_code, transform_max_iter
         ConvergenceWarning
             When batch learning ends at ``max_iter`` without meeting ``tol``.
         """
-        X = check_X(self, X, reset=True, ensure_min_samples=2)
+        dask_input = is_dask_array(X)
+        if dask_input:
+            X = check_dask_X(self, X, reset=True, ensure_min_samples=2)
+            if self.batch_size is None:
+                raise ValueError(
+                    "Batch dictionary learning keeps every code in memory; for a dask "
+                    "array set batch_size (online learning streams the chunks)."
+                )
+        else:
+            X = check_X(self, X, reset=True, ensure_min_samples=2)
         k = X.shape[1] if self.n_components is None else self.n_components
         self._check_transform_params(k, X.shape[1])
         rng = check_random_state(self.random_state)
@@ -315,9 +395,9 @@ split_sign, positive_code, transform_max_iter
         else:
             D, code = self._fit_online(X, k, rng)
         self.components_ = D
-        if code is None:
+        if code is None and not dask_input:
             code = self._learning_encode(X, D)
-        self._fit_generative(X, code, D)
+        self._fit_generative(X, D, code)
         return self
 
     def _fit_batch(self, X, k, rng):
@@ -350,14 +430,18 @@ split_sign, positive_code, transform_max_iter
 
     def _fit_online(self, X, k, rng):
         n, d = X.shape
-        D, _ = self._initial_dictionary(X, k, rng, exact=False)
-        X_train = X.copy() if self.shuffle else X
-        if self.shuffle:
-            rng.shuffle(X_train)
+        if is_dask_array(X):
+            size = min(n, max(10 * k, _DASK_INIT_ROWS))
+            indices = np.sort(rng.choice(n, size=size, replace=False))
+            sample = take_rows(X, indices)
+            check_sampled_rows(sample, indices, X, magnitude_limits(X.shape, X.dtype))
+            D, _ = self._initial_dictionary(sample, k, rng, exact=False)
+        else:
+            D, _ = self._initial_dictionary(X, k, rng, exact=False)
         batch_size = min(self.batch_size, n)
         A = np.zeros((k, k), dtype=X.dtype)
         B = np.zeros((d, k), dtype=X.dtype)
-        batches = list(gen_batches(n, batch_size))
+        batches = _BatchStream(X, batch_size, self.shuffle, rng)
         errors = []
         step = 0
         stop = False
@@ -366,8 +450,7 @@ split_sign, positive_code, transform_max_iter
         with bar:
             for epoch in range(self.max_iter):
                 total = 0.0
-                for batch in batches:
-                    Xb = X_train[batch]
+                for Xb in batches.epoch():
                     code = self._learning_encode(Xb, D)
                     total += _objective(Xb, code, D, self.alpha)
                     # Mairal et al. (2010) section 3.4.3 weights, as scikit-learn
@@ -387,6 +470,7 @@ split_sign, positive_code, transform_max_iter
                     step += 1
                     if self.tol > 0 and linalg.norm(D - old) / k <= self.tol:
                         stop = True
+                        batches.close()
                         break
                 errors.append(total)
                 bar.update(1)

@@ -24,6 +24,7 @@ from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int, check_X
+from ..utils._dask import apply_by_chunks, check_dask_X, is_dask_array
 from ..utils._numba import single_threaded_blas
 from ._pca_numerics import (
     _centered_operator,
@@ -32,6 +33,7 @@ from ._pca_numerics import (
     _project_rows,
     _randomized_svd,
 )
+from ._pca_dask import fit_dask_pca
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized", "arpack")
 
@@ -264,6 +266,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return bound if k is None else k
 
     def _fit(self, X):
+        if is_dask_array(X):
+            return self._fit_dask(X)
         # The Gram solver finds NaN/inf from the diagonal of the Gram matrix it
         # forms anyway, which saves a pass over X; the others check here.
         X = check_X(
@@ -292,6 +296,28 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             spectrum, vt, total_var = self._fit_covariance_eigh(X, mean, k)
         else:
             spectrum, vt, total_var = self._fit_truncated(X, mean, k, solver)
+        self._set_model(spectrum, vt, total_var, mean, k, n, d)
+        return X
+
+    def _fit_dask(self, X):
+        """Fit on a dask array by passes over its chunks (:mod:`._pca_dask`)."""
+        X = check_dask_X(self, X, reset=True, ensure_min_samples=2, rechunk_features=False)
+        solver = self._choose_solver(X)
+        if solver == "arpack":
+            raise ValueError(
+                "svd_solver='arpack' does not support dask arrays; use 'randomized' "
+                "(dask's svd_compressed) or an exact solver"
+            )
+        k = self._check_n_components(X, solver)
+        n, d = X.shape
+        spectrum, vt, total_var, mean = fit_dask_pca(
+            X, solver, k, self.iterated_power, self.n_oversamples, self.random_state
+        )
+        self._set_model(spectrum, vt, total_var, mean, k, n, d)
+        return X
+
+    def _set_model(self, spectrum, vt, total_var, mean, k, n, d):
+        """The fitted attributes from the spectrum and axes of any solver."""
         # spectrum: squared singular values (all of them for exact solvers).
         explained_all = spectrum / (n - 1)
         if k == "mle":
@@ -316,12 +342,11 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.explained_variance_ratio_ = (
             explained / total_var if total_var > 0 else np.zeros_like(explained)
         )
-        self.singular_values_ = np.sqrt(np.maximum(spectrum[:k], 0)).astype(X.dtype)
+        self.singular_values_ = np.sqrt(np.maximum(spectrum[:k], 0)).astype(mean.dtype)
         self.mean_ = mean
         self.noise_variance_ = float(noise)
         self.n_components_ = int(k)
         self.n_samples_ = n
-        return X
 
     def _fit_full(self, X, mean):
         Xc = X - mean
@@ -429,6 +454,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             On NaN/inf or a feature count that differs from the one seen in fit.
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            X = check_dask_X(self, X, reset=False)
+            return apply_by_chunks(self, "transform", X, self.n_components_)
         X = check_X(self, X, reset=False, accept_sparse=["csr", "csc"])
         return self._project(X)
 
@@ -451,6 +479,15 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             On NaN/inf or a column count other than ``n_components_``.
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            if X.ndim != 2 or X.shape[1] != self.n_components_:
+                raise ValueError(
+                    f"X has shape {X.shape}; inverse_transform expects "
+                    f"n_components_={self.n_components_} columns"
+                )
+            return apply_by_chunks(
+                self, "inverse_transform", X, self.mean_.shape[0], self.mean_.dtype
+            )
         Z = check_array(X, dtype=[np.float64, np.float32])
         if Z.shape[1] != self.n_components_:
             raise ValueError(
@@ -531,6 +568,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             columns), whose density is a point mass.
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            X = check_dask_X(self, X, reset=False)
+            return apply_by_chunks(self, "score_samples", X, None, np.float64)
         X = check_X(self, X, reset=False)
         if self.noise_variance_ == 0 and not np.any(self.explained_variance_ > 0):
             raise ValueError(
@@ -571,7 +611,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         score : float
             Mean of ``score_samples(X)``, nats per sample.
         """
-        return float(np.mean(self.score_samples(X)))
+        log_likelihood = self.score_samples(X)
+        if is_dask_array(log_likelihood):
+            return float(log_likelihood.mean(dtype=np.float64).compute())
+        return float(np.mean(log_likelihood))
 
     def sample(self, n_samples=1, random_state=None):
         """Draw samples from the fitted probabilistic PCA model.

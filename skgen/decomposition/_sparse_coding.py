@@ -19,6 +19,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int, check_X
+from ..utils._dask import (
+    apply_by_chunks,
+    check_chunk,
+    check_dask_X,
+    is_dask_array,
+    magnitude_limits,
+    reduce_chunks,
+)
 from ._sparse_encode import (
     ALGORITHMS,
     _check_encode_params,
@@ -29,6 +37,26 @@ from ._sparse_encode import (
 )
 
 __all__ = ["SparseCoder"]
+
+
+def _generative_sums(estimator, dictionary, limits, X, weights, info):
+    """sum_i |z_i| (per atom), sum_i ||x_i - z_i D||^2 and the row count of rows X."""
+    check_chunk(X, info, limits)
+    code = estimator._encode(X, dictionary)
+    return _residual_sums(X, code, dictionary)
+
+
+def _residual_sums(X, code, dictionary):
+    R = X - code @ dictionary.astype(code.dtype, copy=False)
+    return (
+        np.abs(code).sum(axis=0, dtype=np.float64),
+        float(np.einsum("ij,ij->", R, R, dtype=np.float64)),
+        X.shape[0],
+    )
+
+
+def _add_sums(a, b):
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
 
 
 class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
@@ -71,13 +99,14 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Signals.
 
         Returns
         -------
         code : ndarray of shape (n_samples, n_atoms), or (n_samples, 2 n_atoms)
-            with ``split_sign`` (positive parts, then negative parts).
+            with ``split_sign`` (positive parts, then negative parts). A lazy
+            dask array, chunk-aligned, for a dask X.
 
         Raises
         ------
@@ -86,9 +115,17 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             ``transform_n_nonzero_coefs`` larger than the number of atoms.
         """
         D = self._get_dictionary()
+        if is_dask_array(X):
+            X = self._check_dask(X, D, reset=False)
+            return apply_by_chunks(self, "transform", X, self._n_features_out)
         X = check_X(self, X, reset=False)
         _check_width(X, D)
         return self._split(self._encode(X, D))
+
+    def _check_dask(self, X, D, reset):
+        X = check_dask_X(self, X, reset=reset, ensure_min_samples=2 if reset else 1)
+        _check_width(X, D)
+        return X
 
     def inverse_transform(self, X):
         """Signals from codes: ``code @ dictionary``.
@@ -109,6 +146,8 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             On NaN/inf or a column count that does not match the dictionary.
         """
         D = self._get_dictionary()
+        if is_dask_array(X):
+            return apply_by_chunks(self, "inverse_transform", X, D.shape[1], D.dtype)
         code = check_array(X, dtype=[np.float64, np.float32])
         width = D.shape[0] * (2 if self.split_sign else 1)
         if code.shape[1] != width:
@@ -140,6 +179,9 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             constraint). Squared units of X; higher is better.
         """
         D = self._get_dictionary()
+        if is_dask_array(X):
+            X = self._check_dask(X, D, reset=False)
+            return apply_by_chunks(self, "score_samples", X, None, np.float64)
         X = check_X(self, X, reset=False)
         _check_width(X, D)
         return -objective_rows(X, self._encode(X, D), D, self._penalty())
@@ -159,13 +201,25 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         score : float
             Mean of ``score_samples(X)``.
         """
-        return float(np.mean(self.score_samples(X)))
+        score = self.score_samples(X)
+        if is_dask_array(score):
+            return float(score.mean().compute())
+        return float(np.mean(score))
 
-    def _fit_generative(self, X, code, D):
-        """Laplace scales of the codes and the residual variance (for sample)."""
-        self.code_scale_ = np.abs(code).mean(axis=0).astype(np.float64)
-        R = X - code @ D
-        self.noise_variance_ = float(np.einsum("ij,ij->", R, R)) / R.size
+    def _fit_generative(self, X, D, code=None):
+        """Laplace scales of the codes and the residual variance (for sample).
+
+        ``code`` None: the codes are computed, chunk by chunk for a dask X.
+        """
+        if is_dask_array(X):
+            sums = reduce_chunks(
+                _generative_sums, _add_sums, X, self, D, magnitude_limits(X.shape, X.dtype)
+            )
+        else:
+            sums = _residual_sums(X, self._encode(X, D) if code is None else code, D)
+        abs_code, squares, n = sums
+        self.code_scale_ = abs_code / n
+        self.noise_variance_ = squares / (n * D.shape[1])
 
     def sample(self, n_samples=1, random_state=None):
         """Signals drawn from the sparse generative model fitted in ``fit``.
@@ -320,8 +374,9 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Signals whose codes set ``code_scale_`` and ``noise_variance_``.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Signals whose codes set ``code_scale_`` and ``noise_variance_``
+            (a dask array is coded chunk by chunk, never loaded whole).
         y : None
             Ignored.
 
@@ -337,11 +392,13 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
             differs from the dictionary's, or invalid parameters.
         """
         D = self._get_dictionary()
-        X = check_X(self, X, reset=True)
+        if is_dask_array(X):
+            X = check_dask_X(self, X, reset=True)
+        else:
+            X = check_X(self, X, reset=True)
         _check_width(X, D)
         self._check_transform_params(D.shape[0], X.shape[1])
-        code = self._encode(X, D)
-        self._fit_generative(X, code, D.astype(X.dtype, copy=False))
+        self._fit_generative(X, D.astype(X.dtype, copy=False))
         return self
 
     def __sklearn_tags__(self):

@@ -168,6 +168,8 @@ class BernoulliMixture(BaseMixture):
         self.weights_init = weights_init
         self.means_init = means_init
 
+    _chunk_magnitude = False
+
     def _validate_X(self, X, reset):
         # Binary or thresholded: no squares of X are formed, any magnitude is fine.
         X = check_X(
@@ -194,28 +196,44 @@ class BernoulliMixture(BaseMixture):
     def _initial_parameters_given(self):
         return self.weights_init is not None and self.means_init is not None
 
-    def _initialize(self, X, resp):
-        if resp is not None:
-            self._m_step(X, resp)
+    def _prepare_chunk(self, X, weights, info):
+        if info is None:
+            return X
+        # A dask chunk: the checks and thresholding _validate_X gives in-memory data.
+        X = super()._prepare_chunk(X, weights, info)
+        X = sp.csr_matrix(X) if sp.issparse(X) else X
+        if self.binarize is None:
+            check_binary(X)
+            return X
+        return _binarize(X, threshold=self.binarize)
+
+    def _statistics(self, X, resp):
+        # nk = sum_i r_ik and sum_i r_ik x_i; CSR X stays sparse.
+        counts = (X.T @ resp).T if sp.issparse(X) else resp.T @ X
+        return resp.sum(axis=0), np.asarray(counts, dtype=X.dtype)
+
+    @staticmethod
+    def _merge_statistics(a, b):
+        return a[0] + b[0], a[1] + b[1]
+
+    def _initialize(self, stats):
+        if stats is not None:
+            self._m_step(stats)
         if self._weights_init is not None:
             self.weights_ = self._weights_init
         if self._means_init is not None:
             self.means_ = self._means_init
 
-    def _m_step(self, X, resp):
-        n_samples = X.shape[0]
-        dtype = X.dtype
-        nk = resp.sum(axis=0)
-        # Sufficient statistics sum_i r_ik x_i; CSR X stays sparse.
-        counts = (X.T @ resp).T if sp.issparse(X) else resp.T @ X
-        counts = np.asarray(counts, dtype=dtype)
+    def _m_step(self, stats):
+        nk, counts = stats
+        dtype = counts.dtype
         eps = np.finfo(dtype).eps
         means = (counts + self.alpha) / (nk[:, np.newaxis] + 2 * self.alpha + 10 * eps)
         if self.alpha == 0:
             np.clip(means, eps, 1 - eps, out=means)
         self.means_ = means.astype(dtype, copy=False)
         extra = self.weight_concentration_prior - 1.0
-        weights = (nk + extra) / (n_samples + self.n_components * extra)
+        weights = (nk + extra) / (nk.sum() + self.n_components * extra)
         self.weights_ = (weights / weights.sum()).astype(dtype, copy=False)
 
     def _estimate_log_prob(self, X):

@@ -19,7 +19,7 @@ from scipy import linalg
 from scipy.linalg.lapack import get_lapack_funcs
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..utils import check_array_param, moments, row_chunks
+from ..utils import check_array_param, merge_moments, moments, row_chunks
 from ._base import BaseMixture, _check_weights_init
 
 __all__ = ["GaussianMixtureEM"]
@@ -27,23 +27,44 @@ __all__ = ["GaussianMixtureEM"]
 _BLOCK_BYTES = 8 * 2**20
 
 
-def _estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
-    """M-step statistics of a Gaussian mixture.
+def _gaussian_statistics(X, resp, covariance_type):
+    """Weighted moments of each component (:func:`skgen.utils.moments`).
 
-    Means and scatter matrices come from :func:`skgen.utils.moments`: each
-    block of rows is centred about its own component means and blocks are
-    merged by Chan et al.'s pairwise rule, so a tight or single-point component
-    far from the origin keeps a covariance that is positive definite (plus
-    ``reg_covar``) in float32 as in float64.
+    Each block of rows is centred about its own component means and blocks are
+    merged by Chan et al.'s pairwise rule, as chunks of a dask array are.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
     resp : ndarray of shape (n_samples, n_components)
-        Responsibilities.
+        Responsibilities, times the sample weights.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+
+    Returns
+    -------
+    stats : Moments
+        Of kind 'full', 'tied' or 'diag' (for 'diag' and 'spherical').
+    """
+    kind = "diag" if covariance_type == "spherical" else covariance_type
+    return moments(X, resp, kind, _BLOCK_BYTES)
+
+
+def _estimate_gaussian_parameters(stats, reg_covar, covariance_type, dtype):
+    """M-step of a Gaussian mixture from its statistics.
+
+    A tight or single-point component far from the origin keeps a covariance
+    that is positive definite (plus ``reg_covar``) in float32 as in float64,
+    since the scatter is a sum of squares about each component's own mean.
+
+    Parameters
+    ----------
+    stats : Moments
+        From :func:`_gaussian_statistics`, merged over all rows.
     reg_covar : float
         Added to the diagonal of every covariance.
     covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    dtype : numpy dtype
+        Of the data.
 
     Returns
     -------
@@ -53,12 +74,11 @@ def _estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
     covariances : ndarray
         (K, d, d) full, (d, d) tied, (K, d) diag, (K,) spherical.
     """
-    kind = "diag" if covariance_type == "spherical" else covariance_type
-    stats = moments(X, resp, kind, _BLOCK_BYTES)
-    eps = np.finfo(X.dtype).eps
+    kind = stats.kind
+    eps = np.finfo(dtype).eps
     nk = stats.weight + 10 * eps
     means = stats.mean
-    n_features = X.shape[1]
+    n_features = means.shape[1]
     # A component collapsed on one point has zero scatter: keep it positive
     # definite at 10 eps of the mean within-component variance even when
     # reg_covar=0 (scikit-learn's uncentred sums leave rounding noise there).
@@ -76,7 +96,7 @@ def _estimate_gaussian_parameters(X, resp, reg_covar, covariance_type):
         covariances += reg_covar
         if covariance_type == "spherical":
             covariances = covariances.mean(axis=1)
-    return nk.astype(X.dtype, copy=False), means, covariances
+    return nk.astype(dtype, copy=False), means, covariances
 
 
 _ILL_DEFINED = (
@@ -385,10 +405,15 @@ class GaussianMixtureEM(BaseMixture):
             and self.precisions_init is not None
         )
 
-    def _initialize(self, X, resp):
-        if resp is not None:
+    def _statistics(self, X, resp):
+        return _gaussian_statistics(X, resp, self.covariance_type)
+
+    _merge_statistics = staticmethod(merge_moments)
+
+    def _initialize(self, stats):
+        if stats is not None:
             nk, means, covariances = _estimate_gaussian_parameters(
-                X, resp, self.reg_covar, self.covariance_type
+                stats, self.reg_covar, self.covariance_type, stats.mean.dtype
             )
             # nk / nk.sum(), not nk / n_samples: a one-hot start on K points
             # (k-means++, random_from_data) would otherwise give weights summing to K/n.
@@ -409,9 +434,9 @@ class GaussianMixtureEM(BaseMixture):
             else:
                 self.covariances_ = 1.0 / self._precisions_init
 
-    def _m_step(self, X, resp):
+    def _m_step(self, stats):
         nk, self.means_, self.covariances_ = _estimate_gaussian_parameters(
-            X, resp, self.reg_covar, self.covariance_type
+            stats, self.reg_covar, self.covariance_type, stats.mean.dtype
         )
         self.weights_ = nk / nk.sum()
         self.precisions_cholesky_ = _compute_precision_cholesky(

@@ -21,7 +21,9 @@ import numpy as np
 from ._numba import jit
 from ._validation import row_chunks
 
-__all__ = ["Moments", "block_moments", "merge_moments", "reduce_moments", "moments"]
+__all__ = [
+    "Moments", "block_moments", "merge_moments", "reduce_moments", "moments", "tree_reduce",
+]
 
 KINDS = ("full", "tied", "diag", "mean")
 
@@ -180,13 +182,48 @@ def merge_moments(a, b):
     return Moments(weight, mean, scatter, a.kind)
 
 
-def reduce_moments(parts):
-    """Merge any number of Moments pairwise, as a balanced tree.
+def tree_reduce(parts, merge):
+    """Combine any number of parts pairwise, as a balanced binary tree.
 
     Partial results are combined like the digits of a binary counter, so that
-    each row's statistics pass through O(log n_parts) merges and rounding grows
-    with the depth of the tree, not the number of parts; one pass, O(log n)
-    moments held at once.
+    each part passes through O(log n_parts) merges and rounding grows with the
+    depth of the tree, not the number of parts; one pass, O(log n) partial
+    results held at once. The order of the parts is kept (merge(a, b) with a
+    before b), so a chunked reduction sees its chunks in row order.
+
+    Parameters
+    ----------
+    parts : iterable
+        At least one part.
+    merge : callable
+        ``merge(a, b)`` returns the combination of two parts.
+
+    Returns
+    -------
+    merged : object
+
+    Raises
+    ------
+    ValueError
+        When ``parts`` is empty.
+    """
+    stack = []  # (level, part): a binary counter of merged parts
+    for part in parts:
+        level = 0
+        while stack and stack[-1][0] == level:
+            part = merge(stack.pop()[1], part)
+            level += 1
+        stack.append((level, part))
+    if not stack:
+        raise ValueError("tree_reduce needs at least one part")
+    merged = stack.pop()[1]
+    while stack:
+        merged = merge(stack.pop()[1], merged)
+    return merged
+
+
+def reduce_moments(parts):
+    """Merge any number of Moments pairwise, as a balanced tree (:func:`tree_reduce`).
 
     Parameters
     ----------
@@ -202,19 +239,7 @@ def reduce_moments(parts):
     ValueError
         When ``parts`` is empty, or on mismatched parts.
     """
-    stack = []  # (level, moments): a binary counter of merged parts
-    for part in parts:
-        level = 0
-        while stack and stack[-1][0] == level:
-            part = merge_moments(stack.pop()[1], part)
-            level += 1
-        stack.append((level, part))
-    if not stack:
-        raise ValueError("reduce_moments needs at least one part")
-    merged = stack.pop()[1]
-    while stack:
-        merged = merge_moments(stack.pop()[1], merged)
-    return merged
+    return tree_reduce(parts, merge_moments)
 
 
 def moments(X, resp=None, kind="full", block_bytes=8 * 2**20):

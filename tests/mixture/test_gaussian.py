@@ -12,6 +12,7 @@ from skgen import GaussianMixtureEM
 from skgen.mixture._gaussian import (
     _compute_precision_cholesky,
     _estimate_gaussian_parameters,
+    _gaussian_statistics,
     _estimate_log_gaussian_prob,
 )
 
@@ -80,7 +81,9 @@ def test_blocked_kernels_match_naive_reference(covariance_type):
     rng = np.random.RandomState(0)
     X = rng.randn(300, 3) * [1, 3, 0.5] + 5
     resp = rng.dirichlet(np.ones(4), size=300)
-    nk, means, cov = _estimate_gaussian_parameters(X, resp, 1e-6, covariance_type)
+    nk, means, cov = _estimate_gaussian_parameters(
+        _gaussian_statistics(X, resp, covariance_type), 1e-6, covariance_type, X.dtype
+    )
     naive_nk = resp.sum(0)
     naive_means = resp.T @ X / naive_nk[:, None]
     full = np.array([

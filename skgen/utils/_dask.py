@@ -1,0 +1,424 @@
+"""Dask arrays as input: validation, per-chunk passes reduced as a tree, lazy outputs.
+
+Every distributed fit in skgen is a sequence of passes over the row chunks of a
+dask array: one task per chunk computes small statistics with the same code the
+in-memory fit runs on the whole array, and the results are merged pairwise in a
+tree of tasks (groups of ``split_every``), so that only the final, small result
+reaches the client. Whatever scheduler is active runs the graph: a
+``dask.distributed.Client`` when one exists, else dask's threaded scheduler.
+
+Dask is imported only here, inside functions, and only once the caller holds a
+dask array: ``import skgen`` imports neither dask nor its dependencies.
+
+Reference: Rocklin (2015), "Dask: parallel computation with blocked algorithms
+and task scheduling", SciPy proceedings; the tree reduction is that of
+``dask.array.reduction`` (``split_every``).
+"""
+
+import copy
+import sys
+import uuid
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._moments import tree_reduce
+
+__all__ = [
+    "is_dask_array",
+    "check_dask_X",
+    "check_dask_sample_weight",
+    "check_chunk",
+    "reduce_chunks",
+    "map_rows",
+    "take_rows",
+    "apply_by_chunks",
+    "chunk_infos",
+    "magnitude_limits",
+    "check_sampled_rows",
+]
+
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def is_dask_array(X):
+    """True when ``X`` is a ``dask.array.Array``; never imports dask.
+
+    Parameters
+    ----------
+    X : object
+
+    Returns
+    -------
+    bool
+    """
+    module = sys.modules.get("dask.array")
+    return module is not None and isinstance(X, module.Array)
+
+
+def check_dask_X(estimator, X, *, reset, ensure_min_samples=1, what=None,
+                 rechunk_features=True):
+    """Validate a dask array's shape, chunks and dtype without computing it.
+
+    Values (NaN, inf, magnitude) are checked chunk by chunk when a pass reads
+    them (:func:`check_chunk`), so that validation costs no pass of its own.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        Records ``n_features_in_`` when ``reset``, else checks X against it.
+    X : dask.array.Array of shape (n_samples, n_features)
+    reset : bool
+        True in ``fit``.
+    ensure_min_samples : int, default=1
+    what : str or None
+        Name of the array in messages (default 'X').
+    rechunk_features : bool, default=True
+        Put all features in one chunk (for row-wise statistics); False keeps
+        the column chunks (wide arrays, for solvers that reduce over them).
+
+    Returns
+    -------
+    X : dask.array.Array
+        float64 or float32 (other dtypes are cast to float64), rows chunked as
+        given, all features in one chunk when ``rechunk_features``.
+
+    Raises
+    ------
+    ValueError
+        On an array that is not 2-D, unknown chunk sizes (NaN shapes), too few
+        rows, or a number of features different from the fitted one.
+    """
+    what = what or "X"
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected 2D array, got {X.ndim}D dask array instead for {what} with "
+            f"shape {X.shape}. Reshape it, e.g. X.reshape(-1, 1) for a single feature."
+        )
+    if any(np.isnan(c) for c in X.chunks[0]) or any(np.isnan(c) for c in X.chunks[1]):
+        raise ValueError(
+            f"{what} is a dask array with unknown chunk sizes (shape {X.shape}), as "
+            "after boolean indexing or from a dask DataFrame's .values: call "
+            "X.compute_chunk_sizes() (or use .to_dask_array(lengths=True)) first."
+        )
+    n_samples, n_features = X.shape
+    if n_samples < ensure_min_samples:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) (shape={X.shape}) while a minimum "
+            f"of {ensure_min_samples} is required by {type(estimator).__name__}."
+        )
+    if n_features < 1:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+            f"is required by {type(estimator).__name__}."
+        )
+    if X.dtype not in _FLOAT_DTYPES:
+        X = X.astype(np.float64)
+    if rechunk_features and len(X.chunks[1]) > 1:
+        # Rows are the unit of every per-chunk statistic: a row split over
+        # chunks would need a shuffle per pass, so it is rechunked once here.
+        X = X.rechunk({1: -1})
+    if reset:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif hasattr(estimator, "n_features_in_") and n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {n_features} features, but {type(estimator).__name__} is "
+            f"expecting {estimator.n_features_in_} features as input."
+        )
+    return X
+
+
+def check_dask_sample_weight(sample_weight, X):
+    """Validate ``sample_weight`` for a dask array ``X``, aligned with its row chunks.
+
+    Parameters
+    ----------
+    sample_weight : array-like or dask array of shape (n_samples,) or None
+    X : dask.array.Array of shape (n_samples, n_features)
+
+    Returns
+    -------
+    sample_weight : dask.array.Array of shape (n_samples,) or None
+        float64, chunked as X's rows. Negative values are reported by the pass
+        that reads them (:func:`check_chunk`).
+
+    Raises
+    ------
+    ValueError
+        On a shape that does not match X's rows, or unknown chunk sizes; for
+        NumPy weights also on negative or non-finite values.
+    """
+    import dask.array as da
+
+    if sample_weight is None:
+        return None
+    if not is_dask_array(sample_weight):
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.ndim == 0:
+            w = np.full(X.shape[0], float(w))
+        if w.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight.shape == {w.shape}, expected ({X.shape[0]},)!"
+            )
+        _check_weight_values(w)
+        sample_weight = da.from_array(w, chunks=(X.chunks[0],))
+    if sample_weight.ndim != 1 or sample_weight.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"sample_weight.shape == {sample_weight.shape}, expected ({X.shape[0]},)!"
+        )
+    if any(np.isnan(c) for c in sample_weight.chunks[0]):
+        raise ValueError(
+            "sample_weight is a dask array with unknown chunk sizes: call "
+            "compute_chunk_sizes() first."
+        )
+    return sample_weight.astype(np.float64).rechunk((X.chunks[0],))
+
+
+def _check_weight_values(w, where=""):
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"sample_weight contains NaN or infinity{where}.")
+    if np.any(w < 0):
+        raise ValueError(f"Negative values in data passed to sample_weight{where}.")
+
+
+def _chunk_place(info):
+    index, start, stop, n_chunks = info
+    return f" in chunk {index} of {n_chunks} (rows {start} to {stop - 1})"
+
+
+def check_chunk(block, info, magnitude_limits=None, weights=None):
+    """Check one chunk's values as the pass reads it.
+
+    Parameters
+    ----------
+    block : ndarray or sparse matrix of shape (n_rows, n_features)
+    info : tuple (index, start, stop, n_chunks) or None
+        Where the chunk lies, for messages; None for in-memory data (checked by
+        :func:`skgen.utils.check_X` already: nothing to do).
+    magnitude_limits : (float, float) or None
+        The overflow and underflow limits of :func:`skgen.utils.check_magnitude`
+        for the whole array; None skips the magnitude check.
+    weights : ndarray of shape (n_rows,) or None
+        The chunk's sample weights.
+
+    Raises
+    ------
+    ValueError
+        On NaN or infinity, a magnitude outside the limits, or a negative
+        weight, naming the chunk and its rows.
+    """
+    if info is None:
+        return
+    values = block.data if sp.issparse(block) else block
+    if values.size and not np.isfinite(values).all():
+        raise ValueError(f"Input X contains NaN or infinity{_chunk_place(info)}.")
+    if magnitude_limits is not None and values.size:
+        peak = float(max(np.max(values), -np.min(values)))
+        high, low = magnitude_limits
+        if peak > high or 0 < peak < low:
+            raise ValueError(
+                f"X holds values of magnitude {peak:.3g}{_chunk_place(info)}: their "
+                f"squares overflow or underflow {values.dtype} (limits {low:.3g} to "
+                f"{high:.3g}). Rescale X, e.g. with sklearn.preprocessing.StandardScaler."
+            )
+    if weights is not None:
+        _check_weight_values(weights, _chunk_place(info))
+
+
+def magnitude_limits(shape, dtype):
+    """The overflow and underflow limits of :func:`skgen.utils.check_magnitude`.
+
+    Parameters
+    ----------
+    shape : (int, int)
+    dtype : numpy dtype
+
+    Returns
+    -------
+    (high, low) : (float, float)
+    """
+    info = np.finfo(np.dtype(dtype))
+    high = float(np.sqrt(float(info.max) / max(shape[0] * shape[1], 1)))
+    low = float(np.sqrt(float(info.tiny) / float(info.eps)))
+    return high, low
+
+
+def chunk_infos(chunks):
+    """(index, start, stop, n_chunks) of each row chunk, for messages."""
+    stops = np.cumsum(chunks)
+    return [(i, int(stop - c), int(stop), len(chunks)) for i, (c, stop) in
+            enumerate(zip(chunks, stops))]
+
+
+def _merge_group(merge, parts):
+    return tree_reduce(parts, merge)
+
+
+def reduce_chunks(func, merge, X, *args, sample_weight=None, split_every=8):
+    """Apply ``func`` to every row chunk of ``X`` and merge the results as a tree.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(*args, block, weights, info)`` -> a small result; ``block`` is
+        one row chunk (all features), ``weights`` its sample weights or None,
+        ``info`` (index, start, stop, n_chunks) for messages.
+    merge : callable
+        ``merge(a, b)`` of two results, a's rows before b's.
+    X : dask.array.Array of shape (n_samples, n_features)
+        Validated by :func:`check_dask_X` (one chunk along features).
+    *args
+        Small objects (fitted parameters) shared by every task: each enters the
+        graph once, not once per chunk.
+    sample_weight : dask.array.Array of shape (n_samples,) or None
+        Chunked as X's rows (:func:`check_dask_sample_weight`).
+    split_every : int, default=8
+        Results merged per task of the tree.
+
+    Returns
+    -------
+    result : object
+        The merged result, computed by the active scheduler.
+    """
+    import dask
+
+    token = uuid.uuid4().hex[:12]
+    shared = [dask.delayed(a, name=f"skgen-arg-{i}-{token}", traverse=False)
+              for i, a in enumerate(args)]
+    blocks = X.to_delayed().ravel()
+    weights = (
+        [None] * len(blocks) if sample_weight is None else sample_weight.to_delayed().ravel()
+    )
+    task = dask.delayed(func, pure=False)
+    parts = [task(*shared, b, w, info) for b, w, info in
+             zip(blocks, weights, chunk_infos(X.chunks[0]))]
+    group = dask.delayed(_merge_group, pure=False)
+    while len(parts) > 1:
+        parts = [group(merge, parts[i:i + split_every])
+                 for i in range(0, len(parts), split_every)]
+    return dask.compute(parts[0])[0]
+
+
+def map_rows(func, X, *args, n_columns=None, dtype=None):
+    """A lazy dask array of ``func(*args, block, info)`` over the row chunks of ``X``.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(*args, block, info)`` -> ndarray with as many rows as ``block``
+        (``info`` as in :func:`reduce_chunks`):
+        1-D when ``n_columns`` is None, else 2-D with ``n_columns`` columns.
+    X : dask.array.Array of shape (n_samples, n_features)
+        Validated by :func:`check_dask_X`.
+    *args
+        Small objects shared by every chunk (they enter the graph once).
+    n_columns : int or None
+    dtype : numpy dtype, default=X.dtype
+
+    Returns
+    -------
+    result : dask.array.Array of shape (n_samples,) or (n_samples, n_columns)
+        Chunk-aligned with X's rows; nothing is computed.
+    """
+    import dask
+    import dask.array as da
+
+    dtype = np.dtype(X.dtype if dtype is None else dtype)
+    token = uuid.uuid4().hex[:12]
+    shared = [dask.delayed(a, name=f"skgen-arg-{i}-{token}", traverse=False)
+              for i, a in enumerate(args)]
+    task = dask.delayed(func, pure=False)
+    pieces = []
+    for block, info in zip(X.to_delayed().ravel(), chunk_infos(X.chunks[0])):
+        rows = info[2] - info[1]
+        shape = (rows,) if n_columns is None else (rows, n_columns)
+        pieces.append(da.from_delayed(task(*shared, block, info), shape=shape, dtype=dtype))
+    return da.concatenate(pieces, axis=0)
+
+
+def take_rows(X, indices):
+    """Rows ``indices`` of a dask array, computed (one read of the chunks that hold them).
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+    indices : ndarray of int
+
+    Returns
+    -------
+    rows : ndarray or sparse matrix of shape (len(indices), n_features)
+        In the order of ``indices``.
+    """
+    indices = np.asarray(indices, dtype=np.intp)
+    order = np.argsort(indices, kind="stable")
+    rows = X[indices[order]].compute()
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(order.size)
+    return rows[inverse]
+
+
+def _apply_method(estimator, method, block, info):
+    check_chunk(block, info)
+    return getattr(estimator, method)(block)
+
+
+def apply_by_chunks(estimator, method, X, n_columns=None, dtype=None):
+    """A fitted estimator's in-memory ``method`` over the row chunks of ``X``, lazily.
+
+    Each chunk is checked for NaN and infinity (naming it) and passed to the
+    estimator's own method, so a chunked result equals the in-memory one row
+    for row.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Shipped once per graph, not once per chunk.
+    method : str
+        Name of a row-wise method (``transform``, ``predict_proba``, ...).
+    X : dask.array.Array of shape (n_samples, n_features)
+    n_columns : int or None
+        Columns of the output (None: 1-D output).
+    dtype : numpy dtype, default=X.dtype
+
+    Returns
+    -------
+    result : dask.array.Array
+        Chunk-aligned with X's rows; nothing is computed.
+    """
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    # A snapshot: the lazy result keeps the model it was asked of, even if the
+    # estimator is refitted before it is computed.
+    estimator = copy.deepcopy(estimator)
+    return map_rows(_apply_method, X, estimator, method, n_columns=n_columns, dtype=dtype)
+
+
+def check_sampled_rows(rows, indices, X, limits=None):
+    """:func:`check_chunk` for rows ``indices`` taken from ``X``, naming the
+    chunk that holds the first offending row.
+
+    Parameters
+    ----------
+    rows : ndarray or sparse matrix of shape (len(indices), n_features)
+    indices : ndarray of int
+        Their row numbers in X.
+    X : dask.array.Array
+    limits : (float, float) or None
+        As in :func:`check_chunk`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`check_chunk`.
+    """
+    try:
+        check_chunk(rows, (0, 0, rows.shape[0], 1), limits)
+    except ValueError:
+        infos = chunk_infos(X.chunks[0])
+        stops = np.array([info[2] for info in infos])
+        for i, row in zip(indices, rows):
+            check_chunk(row.reshape(1, -1), infos[int(np.searchsorted(stops, i, "right"))],
+                        limits)
+        raise
