@@ -13,7 +13,7 @@ only small results (d x d or n x n Gram matrices, k x d axes) to the client:
   array, tall as it is or, for wide data, of its transpose (whose columns are the
   n rows: one chunk). Two passes.
 - 'randomized': Halko et al. (2011) by ``dask.array.linalg.svd_compressed``,
-  2 (iterated_power + 1) passes.
+  2 (iterated_power + 1) + 2 passes.
 """
 
 import numbers
@@ -146,16 +146,14 @@ def fit_dask_pca(X, solver, k, iterated_power="auto", n_oversamples=10, random_s
         power = iterated_power
         if power == "auto":
             power = 7 if k < 0.1 * min(n, d) else 4
-        mean = X.mean(axis=0).compute()
+        mean, flags = dask.compute(X.mean(axis=0), _nonfinite_chunks(X))
+        _raise_on_nonfinite(flags, X)
         Xc = X - mean
         _, s, vt = da.linalg.svd_compressed(
             Xc, k, n_power_iter=power, n_oversamples=n_oversamples,
             seed=rng.randint(np.iinfo(np.int32).max),
         )
-        s, vt, sq, flags = dask.compute(
-            s, vt, (Xc.astype(np.float64) ** 2).sum(), _nonfinite_chunks(X)
-        )
-        _raise_on_nonfinite(flags, X)
+        s, vt, sq = dask.compute(s, vt, (Xc.astype(np.float64) ** 2).sum())
         w = s.astype(np.float64) ** 2
         total = float(sq) / (n - 1)
     _, vt = svd_flip(None, np.asarray(vt), u_based_decision=False)

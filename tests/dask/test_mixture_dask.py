@@ -228,14 +228,14 @@ def test_worker_killed_mid_fit_gives_the_same_model_or_an_error(client):
     # completes with the same model, or raises; never a silently different one.
     X = _blobs(8, n=3000)
     init = _start(X, "full")
-    kw = dict(max_iter=40, tol=0, **init)
+    kw = dict(max_iter=12, tol=0, **init)
     ref = GaussianMixtureEM(3, **kw).fit(X)
     Xd = da.from_array(X, chunks=(30, -1))  # 100 chunks: the fit takes seconds
     done = threading.Event()
     killed = []
 
     def kill_one_worker():
-        time.sleep(1.0)
+        time.sleep(0.5)
         if done.is_set():
             return
         victim = sorted(client.scheduler_info()["workers"])[0]
