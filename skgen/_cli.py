@@ -4,6 +4,7 @@ Thin: the work is in :mod:`skgen.compare`.
 """
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -35,6 +36,9 @@ def main(argv=None):
     cmp.add_argument("--random-state", type=int, default=0)
     cmp.add_argument("--estimators", nargs="*", default=None, help="names to run (default all)")
     cmp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    cmp.add_argument("--dask", type=int, default=None, metavar="N",
+                     help="fit the mixture and PCA rows on a dask array on a local "
+                          "cluster of N workers, beside the in-memory fits")
     args = parser.parse_args(argv)
 
     X, image_shape, y = load_data(args.data, args.data_home, args.max_samples,
@@ -46,15 +50,27 @@ def main(argv=None):
             parser.error(f"unknown estimators: {', '.join(sorted(unknown))}")
         comparisons = [c for c in COMPARISONS if c.name in args.estimators]
     print(f"skgen compare on {args.data}: {X.shape[0]} samples x {X.shape[1]} features")
-    rows = run_compare(
-        X,
-        image_shape,
-        y=y,
-        comparisons=comparisons,
-        report=args.report or None,
-        random_state=args.random_state,
-        progress=False if args.no_progress else True,
-    )
+    cluster = contextlib.nullcontext()
+    if args.dask is not None:
+        if args.dask < 1:
+            parser.error("--dask needs at least 1 worker")
+        from .compare._dask import dask_comparisons, local_cluster
+
+        comparisons = dask_comparisons(comparisons, args.dask)
+        if not comparisons:
+            parser.error("--dask runs GaussianMixtureEM, BernoulliMixture and PCA only")
+        cluster = local_cluster(args.dask)
+        print(f"on a dask LocalCluster of {args.dask} worker(s), beside the in-memory fits")
+    with cluster:
+        rows = run_compare(
+            X,
+            image_shape,
+            y=y,
+            comparisons=comparisons,
+            report=args.report or None,
+            random_state=args.random_state,
+            progress=False if args.no_progress else True,
+        )
     print(format_table(rows))
     if args.report:
         print(f"report: {Path(args.report) / 'report.md'}")

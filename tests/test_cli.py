@@ -109,3 +109,29 @@ def test_table_columns_stay_aligned_and_skip_missing_metrics():
     assert _metrics_text({"kl": float("nan"), "trust": 0.9},
                          {"kl": float("nan"), "trust": 0.8}) == "trust 0.9 vs 0.8"
     assert _metrics_text({"kl": 1.0}, {"kl": float("nan")}) == "kl 1 vs n/a"
+
+
+def test_compare_dask_runs_mixtures_and_pca_on_a_local_cluster(capsys):
+    pytest.importorskip("distributed")
+    assert main(["compare", "--dask", "2", "--report", "", "--no-progress",
+                 "--max-samples", "400", "--random-state", "1"]) == 0
+    out = capsys.readouterr().out
+    for name in ("GaussianMixtureEM", "BernoulliMixture", "PCA"):
+        assert f"{name} (dask, 2 workers)" in out
+        assert f"{name} (in memory)" in out
+    assert "TSNE" not in out and "SparseCoder" not in out
+
+
+def test_compare_dask_rows_equal_the_in_memory_scores():
+    pytest.importorskip("dask")
+    from skgen.compare._dask import dask_comparisons
+
+    X, shape = load_data("digits", None, 400, 0)
+    comparisons = dask_comparisons(COMPARISONS, 1)
+    rows = run_compare(X, shape, comparisons=comparisons, report=None, progress=False)
+    in_memory = {r["estimator"]: r for r in rows if r["baseline"].endswith("(in memory)")}
+    assert set(in_memory) == {f"{n} (dask, 1 workers)" for n in
+                              ("GaussianMixtureEM", "BernoulliMixture", "PCA")}
+    # PCA and the mixtures' 'kmeans' start differ on dask only in the mixtures'
+    # k-means (a sample plus Lloyd passes): PCA's held-out score is the same.
+    assert in_memory["PCA (dask, 1 workers)"]["score_diff"] == pytest.approx(0, abs=1e-8)

@@ -7,12 +7,13 @@ only small results (d x d or n x n Gram matrices, k x d axes) to the client:
   own mean, merged by Chan et al.'s rule (:func:`skgen.utils.merge_moments`), then
   the eigendecomposition of the d x d scatter. One pass.
 - 'covariance_eigh', wide (n < d, any column chunks): the n x n Gram of the
-  centred rows, summed over column chunks, then the axes V = U^T Xc / s. Three
-  passes (mean, Gram, axes).
+  rows summed over column chunks (with the mean, in one pass), centred as
+  C G C, then the axes V = U^T Xc / s. Two passes.
 - 'full': the exact SVD by TSQR (Benson, Gleich & Demmel 2013) of the centred
   array, tall as it is or, for wide data, of its transpose (whose columns are the
   n rows: one chunk). Two passes.
-- 'randomized': Halko et al. (2011) by ``dask.array.linalg.svd_compressed``,
+- 'randomized': Halko et al. (2011) by ``dask.array.linalg.svd_compressed``
+  with QR-normalised power iterations (Halko et al. algorithm 4.4),
   2 (iterated_power + 1) + 2 passes.
 """
 
@@ -30,8 +31,19 @@ __all__ = ["fit_dask_pca"]
 
 
 def _moments_chunk(limits, X, weights, info):
-    check_chunk(X, info, limits)
-    return block_moments(X, None, "full")
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf are reported below
+        stats = block_moments(X, None, "full")
+    # The sums screen the values for free: with s_j = sum_i x_ij^2, every |x|
+    # is at most sqrt(max s_j), and some |x| at least sqrt(max s_j / n). Only a
+    # chunk the screen cannot clear is scanned (NaN/inf make the sums non-finite).
+    n = X.shape[0]
+    squares = np.diagonal(stats.scatter[0]).astype(np.float64)
+    squares = squares + n * stats.mean[0].astype(np.float64) ** 2
+    high, low = limits
+    peak_sq = float(squares.max(initial=0.0))
+    if n and not (np.isfinite(peak_sq) and peak_sq <= high**2 and peak_sq / n >= low**2):
+        check_chunk(X, info, limits)
+    return stats
 
 
 def _nonfinite_chunks(X):
@@ -111,19 +123,25 @@ def fit_dask_pca(X, solver, k, iterated_power="auto", n_oversamples=10, random_s
         w, v = _top_eigh(G, k)
         vt = v.T
     elif solver == "covariance_eigh":
-        mean_lazy = X.mean(axis=0)
-        Xc = X - mean_lazy
-        G, mean, flags = dask.compute(Xc @ Xc.T, mean_lazy, _nonfinite_chunks(X))
+        # One pass for the uncentred Gram G0 = X X^T and the mean; centring is
+        # then C G0 C with C = I - 11^T / n (as the in-memory solver).
+        G, mean, flags = dask.compute(X @ X.T, X.mean(axis=0), _nonfinite_chunks(X))
         _raise_on_nonfinite(flags, X)
         G = np.asarray(G, dtype=np.float64)
+        row_means = G.mean(axis=1)
+        G -= row_means[:, None]
+        G -= row_means[None, :]
+        G += row_means.mean()
         total = float(np.trace(G)) / (n - 1)
         w, v = _top_eigh(G, k)
         s = np.sqrt(w)
         keep = s > s[:1].max(initial=0) * np.finfo(dtype).eps * max(n, d)
         vt = np.zeros((w.shape[0], d), dtype=np.float64)
         if keep.any():
-            U = da.from_array(v[:, keep].T.astype(dtype))
-            vt[keep] = (U @ Xc).compute() / s[keep, None]
+            # Second pass: V = U^T (X - 1 m^T) / s.
+            U = v[:, keep].T
+            UX = (da.from_array(U.astype(dtype)) @ X).compute()
+            vt[keep] = (UX - np.outer(U.sum(axis=1), mean)) / s[keep, None]
     elif solver == "full":
         mean, flags = dask.compute(X.mean(axis=0), _nonfinite_chunks(X))
         _raise_on_nonfinite(flags, X)
@@ -149,8 +167,10 @@ def fit_dask_pca(X, solver, k, iterated_power="auto", n_oversamples=10, random_s
         mean, flags = dask.compute(X.mean(axis=0), _nonfinite_chunks(X))
         _raise_on_nonfinite(flags, X)
         Xc = X - mean
+        # QR between power steps: plain power iterations overflow float32
+        # (sigma^(2q) passes 3e38 for sigma ~ 1e3, q = 7).
         _, s, vt = da.linalg.svd_compressed(
-            Xc, k, n_power_iter=power, n_oversamples=n_oversamples,
+            Xc, k, iterator="QR", n_power_iter=power, n_oversamples=n_oversamples,
             seed=rng.randint(np.iinfo(np.int32).max),
         )
         s, vt, sq = dask.compute(s, vt, (Xc.astype(np.float64) ** 2).sum())

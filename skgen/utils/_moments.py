@@ -96,6 +96,15 @@ def block_moments(X, resp=None, kind="full"):
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     dtype = X.dtype
+    if resp is None and kind in ("full", "tied"):
+        # One group of unit weights: the moments of the block itself, in one
+        # centred copy and one Gram product (a pass over the data, no more).
+        centre = X.mean(axis=0) if X.shape[0] else np.zeros(X.shape[1], dtype)
+        Xc = X - centre
+        scatter = Xc.T @ Xc
+        weight = np.array([X.shape[0]], dtype=dtype)
+        mean = centre[np.newaxis].astype(dtype, copy=False)
+        return Moments(weight, mean, scatter[np.newaxis] if kind == "full" else scatter, kind)
     if resp is None:
         resp = np.ones((X.shape[0], 1), dtype=dtype)
     if resp.shape[0] != X.shape[0]:

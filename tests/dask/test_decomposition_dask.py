@@ -131,3 +131,13 @@ def test_online_dictionary_learning_streams_a_dask_array():
     bad[2500] = np.nan
     with pytest.raises(ValueError, match="chunk 6 of 8"):
         DictionaryLearning(**kw).fit(da.from_array(bad, chunks=(400, -1)))
+
+
+def test_pca_randomized_on_dask_float32_with_large_singular_values():
+    # Plain power iterations overflow float32 (sigma^14 > 3e38): QR steps do not.
+    rng = np.random.RandomState(0)
+    X = (rng.randn(400, 8) @ rng.randn(8, 3000) * 30).astype(np.float32)
+    ref = PCA(4, svd_solver="full").fit(X.astype(np.float64))
+    pca = PCA(4, svd_solver="randomized", random_state=0).fit(da.from_array(X, chunks=(200, 500)))
+    assert pca.components_.dtype == np.float32
+    np.testing.assert_allclose(pca.explained_variance_, ref.explained_variance_, rtol=1e-3)

@@ -131,3 +131,21 @@ def test_bad_arguments_raise():
         merge_moments(block_moments(X, resp, "full"), block_moments(X, resp, "diag"))
     with pytest.raises(ValueError, match="at least one"):
         reduce_moments([])
+
+
+@pytest.mark.parametrize("kind", ["full", "tied"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unweighted_block_moments_equal_the_one_group_of_unit_weights(kind, dtype):
+    # resp=None takes a one-pass path; it must equal resp = ones((n, 1)) and
+    # the naive centred sums.
+    rng = np.random.RandomState(0)
+    X = (rng.randn(257, 6) * [1, 2, 3, 4, 5, 6] + 1e3).astype(dtype)
+    fast = block_moments(X, None, kind)
+    general = block_moments(X, np.ones((257, 1), dtype), kind)
+    naive = np.cov(X.astype(np.float64), rowvar=False, bias=True) * 257
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    for m in (fast, general):
+        np.testing.assert_allclose(m.weight, [257])
+        np.testing.assert_allclose(m.mean[0], X.astype(np.float64).mean(0), rtol=rtol)
+        np.testing.assert_allclose(np.reshape(m.scatter, (6, 6)), naive, rtol=rtol, atol=rtol)
+    assert block_moments(X[:0], None, kind).weight[0] == 0
