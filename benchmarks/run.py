@@ -77,6 +77,14 @@ def to_markdown(rows, machine, seconds, quick, descriptions=None):
     return "\n".join(lines)
 
 
+def _scale_section(out):
+    """bench_scale.py's figures (run on their own: they need a 10 GB array)."""
+    from benchmarks.bench_scale import markdown
+
+    section = markdown(Path(out) / "scale_results.jsonl")
+    return "\n" + section if section else ""
+
+
 def main(argv=None):
     from benchmarks._common import busy_machine, machine
 
@@ -96,6 +104,7 @@ def main(argv=None):
         saved = json.loads((out / "results.json").read_text())
         text = to_markdown(saved["rows"], saved["machine"], saved["seconds"], saved["quick"],
                            saved.get("descriptions"))
+        text += _scale_section(out)
         (out / "RESULTS.md").write_text(text)
         print(text)
         return 0
@@ -139,6 +148,7 @@ def main(argv=None):
                   descriptions=descriptions)
     (out / "results.json").write_text(json.dumps(record, indent=1))
     text = to_markdown(rows, desc, seconds, args.quick, descriptions)
+    text += _scale_section(out)
     (out / "RESULTS.md").write_text(text)
     print(text)
     return 0

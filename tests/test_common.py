@@ -78,7 +78,7 @@ _KMEANSPP_WEIGHTS = (
     "weight x squared distance: repeated rows give the same distribution but other "
     "draws of the random state (scikit-learn's kmeans_plusplus behaves the same). "
     "From the same start a weighted fit equals the repeated rows: "
-    "tests/mixture/test_sample_weight.py."
+    "tests/dask/test_mixture_dask.py (in memory and on dask)."
 )
 
 
