@@ -141,7 +141,7 @@ class DenoisingAE(BaseNeural):
         X in [0, 1]); both averaged over features.
     batch_size, learning_rate_init, max_iter, tol, early_stopping, \
 validation_fraction, n_iter_no_change, warm_start, verbose, random_state, \
-device, clip_norm
+device, clip_norm, n_devices
         As :class:`skgen.VAE`.
 
     Attributes
@@ -201,6 +201,7 @@ device, clip_norm
         random_state=None,
         device="auto",
         clip_norm=100.0,
+        n_devices="auto",
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -220,6 +221,7 @@ device, clip_norm
         self.random_state = random_state
         self.device = device
         self.clip_norm = clip_norm
+        self.n_devices = n_devices
 
     def _spec(self):
         if self.corruption != "gaussian" and self.noise_level > 1:

@@ -29,6 +29,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_X, progress_bar
+from ..utils._dask import (
+    _chunk_place,
+    check_chunk,
+    check_dask_X,
+    check_sampled_rows,
+    chunk_infos,
+    is_dask_array,
+    magnitude_limits,
+    take_rows,
+)
 
 # model name -> (loss, init); filled by the model modules at import.
 MODELS = {}
@@ -89,13 +99,33 @@ def _step(spec, carry, X, weights, kl_weight):
     return (optax.apply_updates(params, updates), opt_state, key), value
 
 
-@partial(jax.jit, static_argnames=("spec", "batch_size"))
-def train_epoch(spec, batch_size, state, X, kl_weight):
+def _pad_batches(batches, weights, sharding):
+    """Widen (n_batches, B) index and weight arrays to a multiple of the mesh
+    size with weight-0 rows (index 0), so that every device gets an equal slice."""
+    if sharding is None:
+        return batches, weights
+    n_dev = sharding.mesh.size
+    extra = -batches.shape[1] % n_dev
+    if extra:
+        batches = jnp.pad(batches, ((0, 0), (0, extra)))
+        weights = jnp.pad(weights, ((0, 0), (0, extra)))
+    return batches, weights
+
+
+def _shard(x, sharding):
+    return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
+
+
+@partial(jax.jit, static_argnames=("spec", "batch_size", "sharding"))
+def train_epoch(spec, batch_size, state, X, kl_weight, sharding=None):
     """One epoch of mini-batch Adam over ``X`` in a shuffled order.
 
     The last batch is padded to ``batch_size`` with weight-0 rows, so one step
     function serves every batch (one compiled step, not two) and the last step
-    is exactly a step on the remaining rows.
+    is exactly a step on the remaining rows. With a batch ``sharding`` over a
+    device mesh, each batch is split across the devices (widened with weight-0
+    rows to a multiple of their number); the parameters are replicated and jit
+    inserts the all-reduce of the gradients.
 
     Parameters
     ----------
@@ -104,9 +134,11 @@ def train_epoch(spec, batch_size, state, X, kl_weight):
     batch_size : int
         Rows per step.
     state : TrainState
-    X : jax.Array of shape (n_samples, n_features), float32, on the device.
+    X : jax.Array of shape (n_samples, n_features), float32, on the device(s).
     kl_weight : float
         Weight of the KL term (KL warm-up); ignored by models without one.
+    sharding : jax.sharding.NamedSharding or None, default=None
+        How a batch is split over the mesh (``P("batch")``); None: one device.
 
     Returns
     -------
@@ -122,10 +154,12 @@ def train_epoch(spec, batch_size, state, X, kl_weight):
     batches = jnp.concatenate([perm, perm[:pad]]).reshape(n_batches, batch_size)
     weights = (jnp.arange(n_batches * batch_size) < n).astype(X.dtype).reshape(
         n_batches, batch_size)
+    batches, weights = _pad_batches(batches, weights, sharding)
 
     def body(carry, batch):
         idx, w = batch
-        carry, value = _step(spec, carry, X[idx], w, kl_weight)
+        carry, value = _step(spec, carry, _shard(X[idx], sharding), _shard(w, sharding),
+                             kl_weight)
         return carry, value * jnp.sum(w)
 
     carry, totals = jax.lax.scan(body, (state.params, state.opt_state, key),
@@ -157,7 +191,7 @@ def train_step(spec, state, X, weights, kl_weight):
 SCAN_ROWS = 4096
 
 
-def run_epoch(spec, batch_size, state, X, X_host, kl_weight):
+def run_epoch(spec, batch_size, state, X, X_host, kl_weight, sharding=None):
     """One epoch: :func:`train_epoch` for large data, padded steps for small.
 
     Parameters
@@ -170,6 +204,8 @@ def run_epoch(spec, batch_size, state, X, X_host, kl_weight):
         The training data on the device (used, and needed, for large data only).
     X_host : ndarray of shape (n_samples, n_features)
         The same data in host memory (batched on the host for small data).
+    sharding : jax.sharding.NamedSharding or None
+        The batch sharding of :func:`train_epoch`.
 
     Returns
     -------
@@ -178,20 +214,23 @@ def run_epoch(spec, batch_size, state, X, X_host, kl_weight):
     """
     n = X_host.shape[0]
     if n >= SCAN_ROWS:
-        return train_epoch(spec, min(batch_size, n), state, X, kl_weight)
-    rng = np.random.default_rng(np.asarray(jax.random.key_data(state.key)).astype(
-        np.uint32))
+        return train_epoch(spec, min(batch_size, n), state, X, kl_weight, sharding)
+    rng = _key_rng(state.key)
     state = state._replace(key=jax.random.split(state.key)[0])
     perm = rng.permutation(n)
     n_batches = -(-n // batch_size)
     perm = np.concatenate([perm, np.zeros(n_batches * batch_size - n, perm.dtype)])
     weights = (np.arange(n_batches * batch_size) < n).astype(X_host.dtype)
+    batches, weights = _pad_batches(perm.reshape(n_batches, batch_size),
+                                    weights.reshape(n_batches, batch_size), sharding)
+    batches, weights = np.asarray(batches), np.asarray(weights)
     total = 0.0
-    for b in range(n_batches):
-        rows = slice(b * batch_size, (b + 1) * batch_size)
-        state, value = train_step(spec, state, X_host[perm[rows]], weights[rows],
-                                  kl_weight)
-        total = total + value * weights[rows].sum()
+    for idx, w in zip(batches, weights):
+        Xb, wb = X_host[idx], w
+        if sharding is not None:
+            Xb, wb = jax.device_put(Xb, sharding), jax.device_put(wb, sharding)
+        state, value = train_step(spec, state, Xb, wb, kl_weight)
+        total = total + value * w.sum()
     return state, total / n
 
 
@@ -241,6 +280,48 @@ def resolve_device(device):
     return jax.devices("cpu")[0]
 
 
+def device_mesh(device, n_devices):
+    """A 1-D mesh (axis 'batch') of the devices that data-parallel training uses.
+
+    Parameters
+    ----------
+    device : {'auto', 'cpu', 'gpu'}
+        The platform, as :func:`resolve_device`.
+    n_devices : 'auto' or int
+        'auto': every device of that platform; an int: the first ``n_devices``.
+
+    Returns
+    -------
+    mesh : jax.sharding.Mesh
+        One device: single-device training is the 1-device mesh.
+
+    Raises
+    ------
+    ValueError
+        When ``n_devices`` is larger than the number of devices JAX sees.
+    """
+    from jax.sharding import Mesh
+
+    first = resolve_device(device)
+    devices = [d for d in jax.devices(first.platform)]
+    n = len(devices) if n_devices == "auto" else int(n_devices)
+    if n > len(devices):
+        raise ValueError(
+            f"n_devices={n} but JAX sees {len(devices)} {first.platform} device(s); "
+            "use n_devices='auto' or at most that many (on the CPU, "
+            "XLA_FLAGS=--xla_force_host_platform_device_count=N simulates N devices)"
+        )
+    return Mesh(np.array(devices[:n]), ("batch",))
+
+
+def mesh_shardings(mesh):
+    """(replicated, batch) NamedShardings of a 1-D mesh: parameters are
+    replicated on every device, batches split along their first axis."""
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    return NamedSharding(mesh, PartitionSpec()), NamedSharding(mesh, PartitionSpec("batch"))
+
+
 def prng_key(random_state):
     """A JAX PRNG key from a scikit-learn ``random_state``.
 
@@ -264,6 +345,155 @@ def prng_key(random_state):
 def to_numpy(tree):
     """A pytree of device arrays as NumPy arrays (picklable without JAX devices)."""
     return jax.tree_util.tree_map(lambda a: np.array(a), tree)
+
+
+# Rows of a dask array that set the data-dependent start (decoder bias at the
+# data mean) and the fitted summaries (DenoisingAE's feature range), sampled
+# uniformly; and the chunks shuffled together within an epoch.
+_SAMPLE_ROWS = 20_000
+_WINDOW_CHUNKS = 2
+
+
+class _Data:
+    """The training data as the training loop sees them: an in-memory array, or
+    a dask array streamed chunk by chunk.
+
+    A dask epoch visits the training chunks in a new random order, shuffles the
+    rows within windows of ``_WINDOW_CHUNKS`` chunks (the scanned epoch's
+    permutation) and loads the next window in a background thread, host to
+    device included, while the current one trains: the device waits only for
+    the first window. Early stopping holds out whole chunks.
+    """
+
+    def __init__(self, estimator, X, reset):
+        self.estimator = estimator
+        self.dask = is_dask_array(X)
+        self._device_X = None
+        if self.dask:
+            X = check_dask_X(estimator, X, reset=reset)
+            self.X = X if X.dtype == np.float32 else X.astype(np.float32)
+            self.limits = magnitude_limits(X.shape, np.float32)
+            self.infos = chunk_infos(X.chunks[0])
+            self.chunks = list(range(len(self.infos)))
+            self._sample = None
+        else:
+            self.X = estimator._check_input(X, reset=reset)
+        self.n_features = self.X.shape[1]
+
+    @property
+    def n_samples(self):
+        if not self.dask:
+            return self.X.shape[0]
+        return sum(self.infos[i][2] - self.infos[i][1] for i in self.chunks)
+
+    def load(self, i):
+        """Chunk ``i`` as checked float32 rows in host memory."""
+        block = np.ascontiguousarray(self.X.blocks[i, 0].compute(), dtype=np.float32)
+        check_chunk(block, self.infos[i], self.limits)
+        try:
+            self.estimator._validate_values(block)
+        except ValueError as error:
+            raise ValueError(f"{error}{_chunk_place(self.infos[i])}") from None
+        return block
+
+    def init_rows(self):
+        """The rows that data-dependent starts and summaries are computed on:
+        all of them in memory, a uniform sample of a dask array's training chunks."""
+        if not self.dask:
+            return self.X
+        if self._sample is None:
+            rows = np.concatenate([np.arange(*self.infos[i][1:3]) for i in self.chunks])
+            rng = np.random.default_rng(0)
+            pick = np.sort(rng.choice(rows, size=min(rows.size, _SAMPLE_ROWS), replace=False))
+            sample = np.asarray(take_rows(self.X, pick), dtype=np.float32)
+            check_sampled_rows(sample, pick, self.X, self.limits)
+            try:
+                self.estimator._validate_values(sample)
+            except ValueError:  # name the chunk of the first offending row
+                stops = np.array([info[2] for info in self.infos])
+                for row, i in zip(sample, pick):
+                    try:
+                        self.estimator._validate_values(row[np.newaxis])
+                    except ValueError as error:
+                        where = self.infos[int(np.searchsorted(stops, i, "right"))]
+                        raise ValueError(f"{error}{_chunk_place(where)}") from None
+                raise
+            self._sample = sample
+        return self._sample
+
+    def split(self, fraction, seed):
+        """Hold out a validation set: rows in memory, whole chunks of a dask array."""
+        if not self.dask:
+            self.X, X_val = train_test_split(self.X, test_size=fraction, random_state=seed)
+            return _Validation(self, X_val, None)
+        if len(self.chunks) < 2:
+            raise ValueError(
+                "early_stopping on a dask array holds out whole chunks: X needs at "
+                f"least 2 row chunks, it has {len(self.chunks)}"
+            )
+        rng = np.random.default_rng(seed)
+        n_val = min(max(1, round(fraction * len(self.chunks))), len(self.chunks) - 1)
+        held = sorted(rng.choice(self.chunks, size=n_val, replace=False).tolist())
+        self.chunks = [i for i in self.chunks if i not in held]
+        self._sample = None
+        return _Validation(self, None, held)
+
+    def epoch(self, spec, batch_size, state, kl_weight, replicated, sharding):
+        """One epoch over all training rows; returns (state, mean loss)."""
+        if not self.dask:
+            if self._device_X is None and self.X.shape[0] >= SCAN_ROWS:
+                self._device_X = jax.device_put(self.X, replicated)
+            return run_epoch(spec, batch_size, state, self._device_X, self.X, kl_weight,
+                             sharding)
+        from concurrent.futures import ThreadPoolExecutor
+
+        order = _key_rng(state.key).permutation(self.chunks)
+        windows = [order[i:i + _WINDOW_CHUNKS] for i in range(0, len(order), _WINDOW_CHUNKS)]
+
+        def load_window(window):
+            rows = np.concatenate([self.load(i) for i in window])
+            on_device = jax.device_put(rows, replicated) if rows.shape[0] >= SCAN_ROWS else None
+            return rows, on_device
+
+        total, count = 0.0, 0
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(load_window, windows[0])
+            for k in range(len(windows)):
+                rows, on_device = pending.result()
+                if k + 1 < len(windows):
+                    pending = pool.submit(load_window, windows[k + 1])
+                state, loss = run_epoch(spec, batch_size, state, on_device, rows, kl_weight,
+                                        sharding)
+                total = total + loss * rows.shape[0]
+                count += rows.shape[0]
+        return state, total / count
+
+
+class _Validation:
+    """The held-out rows of early stopping (in memory or whole dask chunks)."""
+
+    def __init__(self, data, X, chunks):
+        self.data, self.X, self.chunks = data, X, chunks
+        self._device_X = None
+
+    def mean_loss(self, spec, params, key, replicated):
+        """Mean per-sample loss at full KL weight over the held-out rows."""
+        if self.chunks is None:
+            if self._device_X is None:
+                self._device_X = jax.device_put(self.X, replicated)
+            return float(jnp.mean(per_sample_loss(spec, params, self._device_X, key)))
+        total, count = 0.0, 0
+        for i in self.chunks:
+            rows = self.data.load(i)
+            losses = map_fixed_rows(lambda Xb: per_sample_loss(spec, params, Xb, key), rows)
+            total += float(np.sum(losses, dtype=np.float64))
+            count += rows.shape[0]
+        return total / count
+
+
+def _key_rng(key):
+    """A NumPy generator seeded by a JAX key (host-side shuffles that follow the seed)."""
+    return np.random.default_rng(np.asarray(jax.random.key_data(key)).astype(np.uint32))
 
 
 class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -290,6 +520,8 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         "random_state": ["random_state"],
         "device": [StrOptions({"auto", "cpu", "gpu"})],
         "clip_norm": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_devices": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None,
+                                                     closed="left")],
     }
 
     # ------------------------------------------------------------ helpers
@@ -332,8 +564,13 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (float32 on the device).
+        X : array-like or dask array of shape (n_samples, n_features)
+            Training data (float32 on the device). A dask array is streamed:
+            every epoch visits its row chunks in a random order, shuffles rows
+            within windows of two chunks and loads the next window while the
+            current one trains; early stopping holds out whole chunks; the
+            decoder's starting bias (and DenoisingAE's ``feature_range_``) come
+            from a uniform sample of 20,000 rows.
         y : None
             Ignored.
 
@@ -345,9 +582,12 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         Raises
         ------
         ValueError
-            On NaN/inf, values out of the range the likelihood or loss needs,
-            ``device='gpu'`` without a GPU, or a training loss that becomes
-            NaN/inf (the parameters of the last finite epoch are kept).
+            On NaN/inf (in a dask chunk: naming it; the parameters from
+            before the fit are kept), values out of the range the likelihood
+            or loss needs, ``device='gpu'`` without a GPU, ``n_devices`` larger
+            than the devices JAX sees, a dask array with unknown chunk sizes, or
+            a training loss that becomes NaN/inf (the parameters of the last
+            finite epoch are kept).
 
         Warns
         -----
@@ -362,7 +602,8 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
+            As in :meth:`fit`.
         y : None
             Ignored.
 
@@ -383,18 +624,20 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     def _fit(self, X, incremental):
         first = not hasattr(self, "params_")
         fresh = first or not (incremental or self.warm_start)
-        X = self._check_input(X, reset=fresh)
-        if X.shape[0] < 2:
-            raise ValueError(f"n_samples={X.shape[0]}: at least 2 samples are needed")
-        self._device = resolve_device(self.device)
+        data = _Data(self, X, reset=fresh)
+        if data.n_samples < 2:
+            raise ValueError(f"n_samples={data.n_samples}: at least 2 samples are needed")
+        self._mesh = device_mesh(self.device, self.n_devices)
+        self._device = self._mesh.devices.flat[0]
+        replicated, sharding = mesh_shardings(self._mesh)
         spec = self._spec()
         _, init_fn = MODELS[spec.model]
         optimizer = make_optimizer(spec)
         if fresh:
             key = prng_key(self.random_state)
             key, init_key = jax.random.split(key)
-            params = init_fn(spec, init_key, X.shape[1])
-            params = self._adapt_init(params, X)
+            params = init_fn(spec, init_key, data.n_features)
+            params = self._adapt_init(params, data.init_rows())
             opt_state = optimizer.init(params)
             self.loss_curve_ = []
             self.validation_scores_ = [] if self.early_stopping else None
@@ -403,20 +646,15 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
             self.n_iter_ = 0
         else:
             key = jnp.asarray(self._key)
-            params = self._device_params()
-            opt_state = jax.device_put(self._opt_state, self._device)
-        state = jax.device_put(TrainState(params, opt_state, key), self._device)
+            params = self.params_
+            opt_state = self._opt_state
+        # Parameters and optimiser state replicated on every device of the mesh.
+        state = jax.device_put(TrainState(params, opt_state, key), replicated)
 
-        X_val = None
+        validation = None
         if self.early_stopping and not incremental:
-            X, X_val = train_test_split(
-                X, test_size=self.validation_fraction,
-                random_state=int(jax.random.randint(key, (), 0, 2**31 - 1)),
-            )
-            X_val = self._device_array(X_val)
-        # Small data is batched on the host (run_epoch); large data lives on the
-        # device for the scanned epoch.
-        X_dev = self._device_array(X) if X.shape[0] >= SCAN_ROWS else None
+            validation = data.split(self.validation_fraction,
+                                    int(jax.random.randint(key, (), 0, 2**31 - 1)))
         batch_size = self._batch_size()
         epochs = 1 if incremental else self.max_iter
         no_improve = 0
@@ -427,8 +665,8 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         with bar:
             for _ in range(epochs):
                 previous = state
-                state, loss = run_epoch(spec, batch_size, state, X_dev, X,
-                                        self._kl_weight(self.n_iter_))
+                state, loss = data.epoch(spec, batch_size, state,
+                                         self._kl_weight(self.n_iter_), replicated, sharding)
                 loss = float(loss)  # the epoch's one host sync
                 if not np.isfinite(loss):
                     self._store(previous)
@@ -441,10 +679,9 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
                 self.loss_curve_.append(loss)
                 bar.update()
                 bar.set_postfix(loss=f"{loss:.4g}")
-                if X_val is not None:
+                if validation is not None:
                     val_key = jax.random.fold_in(state.key, 1)
-                    score = -float(jnp.mean(per_sample_loss(spec, state.params,
-                                                            X_val, val_key)))
+                    score = -validation.mean_loss(spec, state.params, val_key, replicated)
                     self.validation_scores_.append(score)
                     if score > self.best_validation_score_ + self.tol:
                         no_improve = 0
@@ -459,7 +696,7 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
                 if not incremental and no_improve >= self.n_iter_no_change:
                     converged = True
                     break
-        if X_val is not None:
+        if validation is not None:
             state = TrainState(best, state.opt_state, state.key)
         self._store(state)
         if not incremental and not converged and self.max_iter > 1:
@@ -467,7 +704,7 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
                 f"{type(self).__name__}: max_iter={self.max_iter} epochs reached and "
                 "the optimisation has not converged yet", ConvergenceWarning,
             )
-        self._after_fit(X)
+        self._after_fit(data.init_rows())
         return self
 
     def _store(self, state):
@@ -523,7 +760,9 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_device", None)  # devices do not pickle; resolved again on use
+        # Devices and meshes do not pickle; resolved again on use.
+        state.pop("_device", None)
+        state.pop("_mesh", None)
         return state
 
     def __sklearn_tags__(self):

@@ -178,6 +178,12 @@ class VAE(BaseNeural):
         'auto' uses a GPU when JAX sees one.
     clip_norm : float, default=100.0
         Global gradient-norm clipping before Adam.
+    n_devices : 'auto' or int, default='auto'
+        Devices of the chosen platform that train data-parallel: each batch is
+        split across a 1-D mesh of them (``jax.sharding.NamedSharding`` over
+        the batch axis, padded with weight-0 rows to a multiple of their
+        number), parameters and optimiser state replicated, gradients
+        all-reduced by jit. 'auto': every device (one on a plain CPU).
 
     Attributes
     ----------
@@ -238,6 +244,7 @@ class VAE(BaseNeural):
         random_state=None,
         device="auto",
         clip_norm=100.0,
+        n_devices="auto",
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -259,6 +266,7 @@ class VAE(BaseNeural):
         self.random_state = random_state
         self.device = device
         self.clip_norm = clip_norm
+        self.n_devices = n_devices
 
     def _spec(self):
         return VAESpec(
