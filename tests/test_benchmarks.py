@@ -61,3 +61,26 @@ def test_busy_rows_kept_beside_quiet_ones(tmp_path):
     assert len(rows) == 8
     table = (tmp_path / "RESULTS.md").read_text()
     assert "| busy |" in table and "| quiet |" in table
+
+
+def test_gpu_check_runs_end_to_end_on_the_cpu(tmp_path):
+    # The prepared GPU check must work before the first GPU comes: the CPU dry
+    # run, with 2 simulated devices so that the multi-device fit runs too.
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "SKGEN_GPU_CHECK_CPU": "1", "JAX_PLATFORMS": "cpu",
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    out = tmp_path / "gpu_check.json"
+    done = subprocess.run(["bash", str(root / "benchmarks" / "gpu_check.sh"), "--out", str(out)],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    assert figures["VAE batch 1024: s per epoch"] > 0
+    assert "VAE batch 1024 on 2 devices: s per epoch (incl. compile)" in figures
+    assert figures["pickled model scored in a CPU-only process"].startswith("cpu: ")
+    lines = [line for line in done.stdout.splitlines() if ": " in line]
+    assert len(lines) == len(figures)  # one printed line per figure
