@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int
 from ._networks import mlp_apply, mlp_init
+from ..utils._dask import is_dask_array
 from ._training import BaseNeural, map_fixed_rows, prng_key, register_model
 
 
@@ -262,7 +263,10 @@ device, clip_norm, n_devices
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components), float32
+            A lazy dask array, chunk-aligned, for a dask X.
         """
+        if is_dask_array(X):
+            return self._lazy("transform", X, self.n_components)
         X = self._check_fitted_input(X)
         spec, params = self._spec(), self._device_params()
         return map_fixed_rows(lambda Xb: _encode(spec, params, Xb), X)
@@ -277,7 +281,10 @@ device, clip_norm, n_devices
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features), float32
+            (lazy for dask codes).
         """
+        if is_dask_array(X):
+            return self._lazy("inverse_transform", X, self.n_features_in_, codes=True)
         Z = self._check_codes(X)
         spec, params = self._spec(), self._device_params()
         return map_fixed_rows(lambda Zb: _decode(spec, params, Zb), Z)
@@ -297,10 +304,15 @@ device, clip_norm, n_devices
         -------
         score : float
             Minus the mean per-sample loss (mean over features of the squared
-            error or cross-entropy); higher is better.
+            error or cross-entropy); higher is better. A dask X is scored
+            chunk by chunk.
         """
-        X = self._check_fitted_input(X)
-        return -float(np.mean(self._score_losses(X)))
+        if is_dask_array(X):
+            return -float(self._lazy("_chunk_losses", X, None).mean().compute())
+        return -float(np.mean(self._chunk_losses(X)))
+
+    def _chunk_losses(self, X):
+        return self._score_losses(self._check_fitted_input(X))
 
     def sample(self, n_samples=1, n_steps=50, random_state=None):
         """Samples from the generative Markov chain of Bengio et al. (2013).

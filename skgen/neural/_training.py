@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils import check_X, progress_bar
 from ..utils._dask import (
     _chunk_place,
+    apply_by_chunks,
     check_chunk,
     check_dask_X,
     check_sampled_rows,
@@ -736,6 +737,19 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         rows = max(1, min(BLOCK_ROWS, (1 << 22) // (values_per_row * max(X.shape[1], 1))))
         out = map_fixed_rows(lambda Xb: fn(Xb, row_keys(key, Xb)), X, rows)
         return out.astype(np.float64, copy=False)
+
+    def _lazy(self, method, X, n_columns, codes=False):
+        """``method`` over the row chunks of a dask X, lazily (float32 output
+        with ``n_columns`` columns; None: a 1-D float64 output)."""
+        check_is_fitted(self, "params_")
+        if not codes:
+            X = check_dask_X(self, X, reset=False)
+        elif X.ndim != 2 or X.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has shape {X.shape}; expected n_components={self.n_components} columns"
+            )
+        dtype = np.float64 if n_columns is None else np.float32
+        return apply_by_chunks(self, method, X, n_columns, dtype)
 
     def _check_codes(self, X):
         """Validate latent codes for ``inverse_transform``."""

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int
 from ._networks import mlp_apply, mlp_init
+from ..utils._dask import is_dask_array
 from ._training import BaseNeural, map_fixed_rows, register_model
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -313,7 +314,10 @@ class VAE(BaseNeural):
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components), float32
+            A lazy dask array, chunk-aligned, for a dask X.
         """
+        if is_dask_array(X):
+            return self._lazy("transform", X, self.n_components)
         X = self._check_fitted_input(X)
         spec, params = self._spec(), self._device_params()
         return map_fixed_rows(lambda Xb: _encode_jit(spec, params, Xb)[0], X)
@@ -329,8 +333,11 @@ class VAE(BaseNeural):
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features), float32
-            sigmoid(logits) for the Bernoulli decoder, the mean for the Gaussian.
+            sigmoid(logits) for the Bernoulli decoder, the mean for the Gaussian
+            (lazy for dask codes).
         """
+        if is_dask_array(X):
+            return self._lazy("inverse_transform", X, self.n_features_in_, codes=True)
         Z = self._check_codes(X)
         spec, params = self._spec(), self._device_params()
         return map_fixed_rows(lambda Zb: _decode_mean(spec, params, Zb), Z)
@@ -355,6 +362,8 @@ class VAE(BaseNeural):
         ValueError
             On NaN/inf, out-of-range values, or a different feature count.
         """
+        if is_dask_array(X):
+            return self._lazy("score_samples", X, None)
         X = self._check_fitted_input(X)
         return self._bound(X, self.n_importance_samples, jax.random.PRNGKey(0))
 
@@ -389,7 +398,10 @@ class VAE(BaseNeural):
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X)))
+        bound = self.score_samples(X)
+        if is_dask_array(bound):
+            return float(bound.mean().compute())
+        return float(np.mean(bound))
 
     def sample(self, n_samples=1, random_state=None, draw=False):
         """Draw z ~ N(0, I) and decode.

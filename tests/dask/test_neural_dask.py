@@ -72,3 +72,23 @@ def test_bad_chunks_stop_training_and_keep_no_nan_parameters(digits):
     unknown = da.from_array(digits, chunks=(1500, -1))
     with pytest.raises(ValueError, match="unknown chunk sizes"):
         VAE(**KW).fit(unknown[unknown[:, 0] >= 0])
+
+
+@pytest.mark.parametrize("cls,extra", [(VAE, {"likelihood": "bernoulli"}), (DenoisingAE, {})])
+def test_outputs_of_a_dask_array_are_lazy_and_equal_in_memory(digits, cls, extra):
+    model = cls(**KW, **extra).fit(digits[:2000])
+    Xd = da.from_array(digits, chunks=((1, 2999, 3000, 1188), -1))
+    Z = model.transform(Xd)
+    assert isinstance(Z, da.Array) and Z.chunks[0] == Xd.chunks[0]
+    np.testing.assert_allclose(Z.compute(), model.transform(digits), rtol=0, atol=1e-6)
+    back = model.inverse_transform(Z)
+    assert isinstance(back, da.Array)
+    np.testing.assert_allclose(back.compute(), model.inverse_transform(model.transform(digits)),
+                               atol=1e-6)
+    assert model.score(Xd) == pytest.approx(model.score(digits), rel=1e-6)
+    if cls is VAE:
+        scores = model.score_samples(Xd)
+        assert isinstance(scores, da.Array)
+        np.testing.assert_allclose(scores.compute(), model.score_samples(digits), rtol=1e-6)
+    with pytest.raises(ValueError, match="expected n_components"):
+        model.inverse_transform(da.ones((5, 7), chunks=5))
