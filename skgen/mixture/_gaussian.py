@@ -257,7 +257,13 @@ class GaussianMixtureEM(BaseMixture):
     n_init : int, default=1
         Initialisations; the one with the highest lower bound is kept.
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
-        How the initial responsibilities are drawn (as in scikit-learn).
+        How the initial responsibilities are drawn, as in scikit-learn (the
+        same draws for the same ``random_state``), except 'kmeans' on more than
+        max(2000, 100 n_components) rows: k-means++ and 10 Lloyd steps on a
+        uniform sample of that many rows, then 2 Lloyd passes over all rows
+        (a start that costs about three EM iterations; scikit-learn runs k-means
+        to convergence on all rows). A dask array is always started from such
+        a sample (see the user guide's "Scaling out").
     weights_init : array-like of shape (n_components,), default=None
         Initial mixing weights; non-negative, summing to one.
     means_init : array-like of shape (n_components, n_features), default=None

@@ -261,3 +261,39 @@ def test_initial_weights_sum_to_one(cls, init):
     # one-hot start on K points (visible with max_iter=0); skgen normalises them.
     model = cls(3, init_params=init, max_iter=0, random_state=0).fit(_data(cls, 0))
     assert model.weights_.sum() == pytest.approx(1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("cls", MIXTURES)
+def test_threaded_passes_equal_one_thread(cls, monkeypatch):
+    # In-memory passes run over one row block per idle core, merged as a tree:
+    # the fit equals the one-thread fit to rounding, from the same start.
+    import skgen.mixture._base as base
+
+    X = _data(cls, 0, n=25_000)
+    assert X.shape[0] >= 2 * base._THREAD_ROWS
+    start = cls(3, max_iter=1, random_state=0).fit(X)
+    given = {"weights_init": start.weights_, "means_init": start.means_}
+    if cls is GaussianMixtureEM:
+        given["precisions_init"] = start.precisions_
+    fits = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(base, "resolve_n_threads", lambda n_jobs, t=threads: t)
+        fits[threads] = cls(3, max_iter=5, tol=0, **given).fit(X)
+    assert fits[2].lower_bound_ == pytest.approx(fits[1].lower_bound_, rel=1e-12)
+    np.testing.assert_allclose(fits[2].means_, fits[1].means_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fits[2].weights_, fits[1].weights_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("cls", MIXTURES)
+def test_kmeans_start_on_many_rows_reaches_the_full_kmeans_optimum(cls, monkeypatch):
+    # Above max(2000, 100 K) rows 'kmeans' seeds on a sample and refines by
+    # Lloyd passes; EM then reaches the optimum of scikit-learn's full k-means
+    # start. Below it, the start is scikit-learn's (test_gaussian.py).
+    import skgen.mixture._base as base
+
+    X = _data(cls, 0, n=25_000)
+    assert X.shape[0] > base._init_sample_rows(3)
+    sampled = cls(3, random_state=0, max_iter=300).fit(X)
+    monkeypatch.setattr(base, "_INIT_SAMPLE_ROWS", 10**9)
+    full = cls(3, random_state=0, max_iter=300).fit(X)
+    assert sampled.lower_bound_ == pytest.approx(full.lower_bound_, abs=1e-3)
