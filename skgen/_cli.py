@@ -5,6 +5,7 @@ Thin: the work is in :mod:`skgen.compare`.
 
 import argparse
 import contextlib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -54,6 +55,8 @@ def main(argv=None):
     if args.dask is not None:
         if args.dask < 1:
             parser.error("--dask needs at least 1 worker")
+        if importlib.util.find_spec("distributed") is None:
+            parser.error('--dask needs dask.distributed: pip install "skgen[dask]"')
         from .compare._dask import dask_comparisons, local_cluster
 
         comparisons = dask_comparisons(comparisons, args.dask)
