@@ -5,7 +5,6 @@ scikit-learn baseline."""
 import contextlib
 import dataclasses
 
-from ._runner import Comparison
 
 # Comparisons that have a dask fit.
 DASK_NAMES = ("GaussianMixtureEM", "BernoulliMixture", "PCA")
