@@ -18,6 +18,45 @@ from ..utils._numba import jit
 
 
 @jit
+def _solve_spd_ones(C, w):
+    """w = C^-1 1 for a symmetric positive definite C, by Cholesky in place.
+
+    Plain loops, not np.linalg.solve: numba's LAPACK binding took 3-4 s of
+    the first-use compilation of LLE, and k is a few dozen. A pivot that
+    rounding leaves non-positive (ill-conditioned C; the caller's ridge makes
+    it rare) is clamped to eps of the diagonal's largest entry.
+    """
+    k = C.shape[0]
+    top = 0.0
+    for a in range(k):
+        top = max(top, C[a, a])
+    floor = np.finfo(C.dtype).eps * top if top > 0 else np.finfo(C.dtype).tiny
+    for j in range(k):  # C = L L^T, L in the lower triangle of C
+        s = C[j, j]
+        for m in range(j):
+            s -= C[j, m] * C[j, m]
+        if s <= floor:
+            s = floor
+        pivot = np.sqrt(s)
+        C[j, j] = pivot
+        for i in range(j + 1, k):
+            t = C[i, j]
+            for m in range(j):
+                t -= C[i, m] * C[j, m]
+            C[i, j] = t / pivot
+    for i in range(k):  # L y = 1
+        t = 1.0
+        for m in range(i):
+            t -= C[i, m] * w[m]
+        w[i] = t / C[i, i]
+    for i in range(k - 1, -1, -1):  # L^T w = y
+        t = w[i]
+        for m in range(i + 1, k):
+            t -= C[m, i] * w[m]
+        w[i] = t / C[i, i]
+
+
+@jit
 def _weights_one(x, Y, nbrs, reg, out):
     k = nbrs.shape[0]
     d = x.shape[0]
@@ -36,7 +75,8 @@ def _weights_one(x, Y, nbrs, reg, out):
     R = max(reg, 100 * np.finfo(Y.dtype).eps) * trace if trace > 0 else 1.0
     for a in range(k):
         C[a, a] += R
-    w = np.linalg.solve(C, np.ones(k, dtype=Y.dtype))
+    w = np.empty(k, dtype=Y.dtype)
+    _solve_spd_ones(C, w)
     total = w.sum()
     for a in range(k):
         out[a] = w[a] / total
@@ -63,8 +103,8 @@ def barycenter_weights(X, Y, indices, reg, out):
 
     Notes
     -----
-    Parallel over rows; one k x k solve per row (LAPACK through numba), always
-    of a positive definite matrix.
+    Parallel over rows; one k x k Cholesky solve per row, always of a
+    positive definite matrix.
     """
     for i in prange(X.shape[0]):
         _weights_one(X[i], Y, indices[i], reg, out[i])

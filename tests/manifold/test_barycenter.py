@@ -79,3 +79,30 @@ def test_lle_reg_zero_fits():
     X = np.random.RandomState(0).randn(200, 3)
     emb = LLE(n_neighbors=10, reg=0.0).fit_transform(X)
     assert np.all(np.isfinite(emb))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [1, 3, 12, 40])
+def test_cholesky_solve_equals_numpy(dtype, k):
+    # The in-kernel SPD solve against numpy.linalg.solve. Well conditioned (a
+    # ridge of 1e-3 of the trace): the same normalised weights. At LLE's
+    # smallest ridge (100 eps of the trace, condition ~1e13 in float64) the
+    # solution itself is ill-determined: the solve must be backward stable,
+    # ||C w - 1|| <= 10 k eps ||C|| ||w||, as LAPACK's.
+    from skgen.manifold._barycenter import _solve_spd_ones
+
+    rng = np.random.RandomState(k)
+    eps = np.finfo(dtype).eps
+    for ridge in (1e-3, 100 * eps):
+        Z = rng.randn(k, max(k // 2, 1)).astype(dtype)
+        C = Z @ Z.T
+        C[np.diag_indices(k)] += ridge * max(np.trace(C), 1.0)
+        w = np.empty(k, dtype=dtype)
+        _solve_spd_ones(C.copy(), w)
+        C64, w64 = C.astype(np.float64), w.astype(np.float64)
+        residual = np.abs(C64 @ w64 - 1).max()
+        assert residual <= 10 * k * eps * np.abs(C64).max() * np.abs(w64).sum()
+        if ridge == 1e-3:
+            expected = np.linalg.solve(C64, np.ones(k))
+            rtol = 1e-3 if dtype == np.float32 else 1e-9
+            np.testing.assert_allclose(w64 / w64.sum(), expected / expected.sum(), rtol=rtol)
