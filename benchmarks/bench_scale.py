@@ -256,7 +256,6 @@ def overhead(emit, n_rows=200_000):
 
     from skgen import GaussianMixtureEM
 
-    rng = np.random.default_rng(2)
     X = _block(0, n_rows).astype(np.float64)
     Xd = da.from_array(X, chunks=(50_000, -1))
     for label, kwargs in [("same start, 10 iterations", "start"), ("default parameters", {})]:
@@ -283,7 +282,6 @@ def overhead(emit, n_rows=200_000):
         emit({"benchmark": f"small data PCA(10) {rows}x50 float32",
               "numpy_s": round(min(times["numpy"]), 4), "dask_s": round(min(times["dask"]), 4),
               "ratio": round(min(times["dask"]) / min(times["numpy"]), 2)})
-    del rng
 
 
 def _mnist_block(block_id, rows, images):

@@ -13,8 +13,14 @@ DASK_NAMES = ("GaussianMixtureEM", "BernoulliMixture", "PCA")
 class OnDask:
     """An skgen estimator whose ``fit`` and ``score`` see a dask array of the data.
 
-    The rows are split into ``n_chunks`` chunks (at least one per worker).
-    Attribute access goes to the fitted estimator (means, components, metrics).
+    Parameters
+    ----------
+    estimator : skgen estimator
+        Fitted on the dask array; attribute access goes to it (means,
+        components, metrics).
+    n_chunks : int
+        Row chunks the data of shape (n_samples, n_features) are split into
+        (the caller asks for several per worker).
     """
 
     def __init__(self, estimator, n_chunks):

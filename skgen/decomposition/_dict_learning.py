@@ -19,12 +19,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_X, progress_bar
 from ..utils._dask import (
-    chunk_infos as _chunk_infos,
-    check_chunk,
     check_dask_X,
     check_sampled_rows,
+    chunk_infos,
     is_dask_array,
+    load_chunk,
     magnitude_limits,
+    prefetched,
     take_rows,
 )
 from ._sparse_coding import _TRANSFORM_CONSTRAINTS, _BaseSparseCoding
@@ -52,19 +53,13 @@ class _BatchStream:
     def __init__(self, X, batch_size, shuffle, rng):
         self.X, self.batch_size, self.shuffle, self.rng = X, batch_size, shuffle, rng
         self.dask = is_dask_array(X)
-        self._pool = None
         if not self.dask:
             self.rows = X.copy() if shuffle else X
             if shuffle:
                 rng.shuffle(self.rows)
         else:
             self.limits = magnitude_limits(X.shape, X.dtype)
-            self.infos = _chunk_infos(X.chunks[0])
-
-    def _load(self, i):
-        block = np.asarray(self.X.blocks[i, 0].compute())
-        check_chunk(block, self.infos[i], self.limits)
-        return block
+            self.infos = chunk_infos(X.chunks[0])
 
     def epoch(self):
         """Yield this epoch's batches (ndarrays of at most ``batch_size`` rows)."""
@@ -72,27 +67,14 @@ class _BatchStream:
             for batch in gen_batches(self.rows.shape[0], self.batch_size):
                 yield self.rows[batch]
             return
-        from concurrent.futures import ThreadPoolExecutor
-
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1)
         n_chunks = len(self.X.chunks[0])
         order = self.rng.permutation(n_chunks) if self.shuffle else np.arange(n_chunks)
-        pending = self._pool.submit(self._load, order[0])
-        for position in range(n_chunks):
-            block = pending.result()
-            if position + 1 < n_chunks:
-                pending = self._pool.submit(self._load, order[position + 1])
+        for block in prefetched(
+                lambda i: load_chunk(self.X, i, self.infos, self.limits), order):
             if self.shuffle:
                 block = block[self.rng.permutation(block.shape[0])]
             for batch in gen_batches(block.shape[0], self.batch_size):
                 yield block[batch]
-        self.close()
-
-    def close(self):
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
 
 
 _UNUSED_ATOM = 1e-6  # A_jj at or below this: no code uses the atom (SPAMS' value)
@@ -470,7 +452,6 @@ split_sign, positive_code, transform_max_iter
                     step += 1
                     if self.tol > 0 and linalg.norm(D - old) / k <= self.tol:
                         stop = True
-                        batches.close()
                         break
                 errors.append(total)
                 bar.update(1)

@@ -450,12 +450,11 @@ class BaseMixture(
         elif self.init_params == "random":
             resp = random_state.uniform(size=(n_samples, K)).astype(X.dtype)
             resp /= resp.sum(axis=1, keepdims=True)
-        elif self.init_params == "random_from_data":
-            indices = random_state.choice(n_samples, size=K, replace=False, p=p)
-            resp = np.zeros((n_samples, K), dtype=X.dtype)
-            resp[indices, np.arange(K)] = 1
-        else:  # "k-means++"
-            indices = self._kmeans_plusplus(X, weights, random_state)
+        else:  # one row per component: 'random_from_data' or 'k-means++'
+            if self.init_params == "random_from_data":
+                indices = random_state.choice(n_samples, size=K, replace=False, p=p)
+            else:
+                indices = self._kmeans_plusplus(X, weights, random_state)
             resp = np.zeros((n_samples, K), dtype=X.dtype)
             resp[indices, np.arange(K)] = 1
         if weights is not None:
@@ -538,7 +537,7 @@ class BaseMixture(
         log_prob += self._estimate_log_weights()
         return log_prob
 
-    def _check_sample_weight(self, sample_weight, X):
+    def _validate_sample_weight(self, sample_weight, X):
         """Sample weights as float64 aligned with X (None when not given).
 
         Raises
@@ -570,7 +569,7 @@ class BaseMixture(
         (lazily, as a dask array, for a dask X).
         """
         X = self._validate_any_X(X, reset=True)
-        weights = self._check_sample_weight(sample_weight, X)
+        weights = self._validate_sample_weight(sample_weight, X)
         n_samples = X.shape[0]
         check_n_samples(n_samples, self.n_components)
         self._check_parameters(X)

@@ -30,14 +30,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_X, progress_bar
 from ..utils._dask import (
-    _chunk_place,
     apply_by_chunks,
-    check_chunk,
     check_dask_X,
     check_sampled_rows,
     chunk_infos,
     is_dask_array,
+    load_chunk,
     magnitude_limits,
+    prefetched,
     take_rows,
 )
 
@@ -389,13 +389,8 @@ class _Data:
 
     def load(self, i):
         """Chunk ``i`` as checked float32 rows in host memory."""
-        block = np.ascontiguousarray(self.X.blocks[i, 0].compute(), dtype=np.float32)
-        check_chunk(block, self.infos[i], self.limits)
-        try:
-            self.estimator._validate_values(block)
-        except ValueError as error:
-            raise ValueError(f"{error}{_chunk_place(self.infos[i])}") from None
-        return block
+        return load_chunk(self.X, i, self.infos, self.limits,
+                          self.estimator._validate_values, np.float32)
 
     def init_rows(self):
         """The rows that data-dependent starts and summaries are computed on:
@@ -407,18 +402,8 @@ class _Data:
             rng = np.random.default_rng(0)
             pick = np.sort(rng.choice(rows, size=min(rows.size, _SAMPLE_ROWS), replace=False))
             sample = np.asarray(take_rows(self.X, pick), dtype=np.float32)
-            check_sampled_rows(sample, pick, self.X, self.limits)
-            try:
-                self.estimator._validate_values(sample)
-            except ValueError:  # name the chunk of the first offending row
-                stops = np.array([info[2] for info in self.infos])
-                for row, i in zip(sample, pick):
-                    try:
-                        self.estimator._validate_values(row[np.newaxis])
-                    except ValueError as error:
-                        where = self.infos[int(np.searchsorted(stops, i, "right"))]
-                        raise ValueError(f"{error}{_chunk_place(where)}") from None
-                raise
+            check_sampled_rows(sample, pick, self.X, self.limits,
+                               self.estimator._validate_values)
             self._sample = sample
         return self._sample
 
@@ -446,8 +431,6 @@ class _Data:
                 self._device_X = jax.device_put(self.X, replicated)
             return run_epoch(spec, batch_size, state, self._device_X, self.X, kl_weight,
                              sharding)
-        from concurrent.futures import ThreadPoolExecutor
-
         order = _key_rng(state.key).permutation(self.chunks)
         windows = [order[i:i + _WINDOW_CHUNKS] for i in range(0, len(order), _WINDOW_CHUNKS)]
 
@@ -457,16 +440,11 @@ class _Data:
             return rows, on_device
 
         total, count = 0.0, 0
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(load_window, windows[0])
-            for k in range(len(windows)):
-                rows, on_device = pending.result()
-                if k + 1 < len(windows):
-                    pending = pool.submit(load_window, windows[k + 1])
-                state, loss = run_epoch(spec, batch_size, state, on_device, rows, kl_weight,
-                                        sharding)
-                total = total + loss * rows.shape[0]
-                count += rows.shape[0]
+        for rows, on_device in prefetched(load_window, windows):
+            state, loss = run_epoch(spec, batch_size, state, on_device, rows, kl_weight,
+                                    sharding)
+            total = total + loss * rows.shape[0]
+            count += rows.shape[0]
         return state, total / count
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._moments import tree_reduce
+from ._validation import magnitude_limits
 
 __all__ = [
     "is_dask_array",
@@ -36,6 +37,8 @@ __all__ = [
     "chunk_infos",
     "magnitude_limits",
     "check_sampled_rows",
+    "load_chunk",
+    "prefetched",
 ]
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -227,29 +230,21 @@ def check_chunk(block, info, magnitude_limits=None, weights=None):
         _check_weight_values(weights, _chunk_place(info))
 
 
-def magnitude_limits(shape, dtype):
-    """The overflow and underflow limits of :func:`skgen.utils.check_magnitude`.
-
-    Parameters
-    ----------
-    shape : (int, int)
-    dtype : numpy dtype
-
-    Returns
-    -------
-    (high, low) : (float, float)
-    """
-    info = np.finfo(np.dtype(dtype))
-    high = float(np.sqrt(float(info.max) / max(shape[0] * shape[1], 1)))
-    low = float(np.sqrt(float(info.tiny) / float(info.eps)))
-    return high, low
-
-
 def chunk_infos(chunks):
     """(index, start, stop, n_chunks) of each row chunk, for messages."""
     stops = np.cumsum(chunks)
     return [(i, int(stop - c), int(stop), len(chunks)) for i, (c, stop) in
             enumerate(zip(chunks, stops))]
+
+
+def _shared(args):
+    """Each argument as one named graph node, so that it is sent once (not
+    once per chunk) and not hashed to make its key."""
+    import dask
+
+    token = uuid.uuid4().hex[:12]
+    return [dask.delayed(a, name=f"skgen-arg-{i}-{token}", traverse=False)
+            for i, a in enumerate(args)]
 
 
 def _merge_group(merge, parts):
@@ -284,9 +279,7 @@ def reduce_chunks(func, merge, X, *args, sample_weight=None, split_every=8):
     """
     import dask
 
-    token = uuid.uuid4().hex[:12]
-    shared = [dask.delayed(a, name=f"skgen-arg-{i}-{token}", traverse=False)
-              for i, a in enumerate(args)]
+    shared = _shared(args)
     blocks = X.to_delayed().ravel()
     weights = (
         [None] * len(blocks) if sample_weight is None else sample_weight.to_delayed().ravel()
@@ -326,9 +319,7 @@ def map_rows(func, X, *args, n_columns=None, dtype=None):
     import dask.array as da
 
     dtype = np.dtype(X.dtype if dtype is None else dtype)
-    token = uuid.uuid4().hex[:12]
-    shared = [dask.delayed(a, name=f"skgen-arg-{i}-{token}", traverse=False)
-              for i, a in enumerate(args)]
+    shared = _shared(args)
     task = dask.delayed(func, pure=False)
     pieces = []
     for block, info in zip(X.to_delayed().ravel(), chunk_infos(X.chunks[0])):
@@ -395,9 +386,9 @@ def apply_by_chunks(estimator, method, X, n_columns=None, dtype=None):
     return map_rows(_apply_method, X, estimator, method, n_columns=n_columns, dtype=dtype)
 
 
-def check_sampled_rows(rows, indices, X, limits=None):
-    """:func:`check_chunk` for rows ``indices`` taken from ``X``, naming the
-    chunk that holds the first offending row.
+def check_sampled_rows(rows, indices, X, limits=None, validate=None):
+    """:func:`check_chunk` (and ``validate``) for rows ``indices`` taken from
+    ``X``, naming the chunk that holds the first offending row.
 
     Parameters
     ----------
@@ -407,18 +398,100 @@ def check_sampled_rows(rows, indices, X, limits=None):
     X : dask.array.Array
     limits : (float, float) or None
         As in :func:`check_chunk`.
+    validate : callable or None
+        ``validate(rows)`` raising ValueError on values an estimator refuses
+        (e.g. outside a likelihood's range).
 
     Raises
     ------
     ValueError
-        As :func:`check_chunk`.
+        As :func:`check_chunk` or ``validate``, with the chunk named.
     """
+
+    def check(block, info):
+        check_chunk(block, info, limits)
+        if validate is not None:
+            try:
+                validate(block)
+            except ValueError as error:
+                raise ValueError(f"{error}{_chunk_place(info)}") from None
+
     try:
         check_chunk(rows, (0, 0, rows.shape[0], 1), limits)
+        if validate is not None:
+            validate(rows)
     except ValueError:
         infos = chunk_infos(X.chunks[0])
         stops = np.array([info[2] for info in infos])
         for i, row in zip(indices, rows):
-            check_chunk(row.reshape(1, -1), infos[int(np.searchsorted(stops, i, "right"))],
-                        limits)
+            check(row.reshape(1, -1), infos[int(np.searchsorted(stops, i, "right"))])
         raise
+
+
+def load_chunk(X, i, infos, limits=None, validate=None, dtype=None):
+    """Row chunk ``i`` of ``X`` in memory, checked as :func:`check_chunk` does.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Validated, one chunk along features.
+    i : int
+        Chunk index.
+    infos : list
+        :func:`chunk_infos` of X's rows.
+    limits : (float, float) or None
+        Magnitude limits of :func:`check_chunk`.
+    validate : callable or None
+        ``validate(block)`` raising ValueError on refused values; the message
+        gets the chunk's place appended.
+    dtype : numpy dtype or None
+        Cast to this dtype (C order).
+
+    Returns
+    -------
+    block : ndarray of shape (rows of chunk i, n_features)
+
+    Raises
+    ------
+    ValueError
+        On NaN/inf, magnitudes outside ``limits`` or values ``validate``
+        refuses, naming the chunk.
+    """
+    block = np.ascontiguousarray(X.blocks[i, 0].compute(), dtype=dtype)
+    check_chunk(block, infos[i], limits)
+    if validate is not None:
+        try:
+            validate(block)
+        except ValueError as error:
+            raise ValueError(f"{error}{_chunk_place(infos[i])}") from None
+    return block
+
+
+def prefetched(load, items):
+    """Yield ``load(item)`` for each item, the next one loaded in a background
+    thread while the caller works on the current one (double buffering).
+
+    Parameters
+    ----------
+    load : callable
+        Called once per item, in order, in one background thread.
+    items : sequence
+
+    Yields
+    ------
+    loaded : object
+        ``load(item)``, in the order of ``items``; an exception in ``load``
+        is raised here, at the item it belongs to. Closing the generator early
+        waits for the load in flight.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not len(items):
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(load, items[0])
+        for k in range(len(items)):
+            current = pending.result()
+            if k + 1 < len(items):
+                pending = pool.submit(load, items[k + 1])
+            yield current

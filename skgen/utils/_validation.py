@@ -14,6 +14,7 @@ from sklearn.utils.validation import validate_data
 __all__ = [
     "check_X",
     "check_magnitude",
+    "magnitude_limits",
     "check_n_samples",
     "check_positive_int",
     "check_binary",
@@ -112,8 +113,7 @@ def check_magnitude(X, dtype=None):
     if not np.isfinite(peak) or peak == 0.0:
         return
     info = np.finfo(np.dtype(X.dtype if dtype is None else dtype))
-    high = float(np.sqrt(float(info.max) / max(X.shape[0] * X.shape[1], 1)))
-    low = float(np.sqrt(float(info.tiny) / float(info.eps)))
+    high, low = magnitude_limits(X.shape, info.dtype)
     if peak > high:
         raise ValueError(
             f"X holds values up to {peak:.3g} in absolute value: their squares "
@@ -127,6 +127,30 @@ def check_magnitude(X, dtype=None):
             f"squares underflow {info.dtype} (limit {low:.3g}). Rescale X, e.g. "
             "divide it by its largest absolute value."
         )
+
+
+def magnitude_limits(shape, dtype):
+    """The overflow and underflow limits of :func:`check_magnitude`.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        (n_samples, n_features) of the whole data set (for a dask array, not
+        of one chunk: the sums run over all rows).
+    dtype : numpy dtype
+        The dtype the computation runs in.
+
+    Returns
+    -------
+    high : float
+        sqrt(max / (n_samples n_features)): larger |x| overflow sums of squares.
+    low : float
+        sqrt(tiny / eps): smaller nonzero |x| have subnormal or zero squares.
+    """
+    info = np.finfo(np.dtype(dtype))
+    high = float(np.sqrt(float(info.max) / max(shape[0] * shape[1], 1)))
+    low = float(np.sqrt(float(info.tiny) / float(info.eps)))
+    return high, low
 
 
 def check_n_samples(n_samples, n_required, what="n_components"):

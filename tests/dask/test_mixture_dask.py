@@ -46,11 +46,12 @@ def _assert_same_fit(a, b, rtol_bound=1e-10, atol=1e-8):
                                    err_msg=name)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("chunking", sorted(CHUNKINGS))
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_dask_fit_equals_in_memory_fit(covariance_type, chunking):
+def test_dask_fit_equals_in_memory_fit(covariance_type, chunking, seed):
     # Lower bound within 1e-10 relative, parameters within 1e-8, float64.
-    X = _blobs()
+    X = _blobs(seed)
     init = _start(X, covariance_type)
     kw = dict(covariance_type=covariance_type, max_iter=15, tol=0, **init)
     ref = GaussianMixtureEM(3, **kw).fit(X)
