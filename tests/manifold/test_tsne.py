@@ -206,6 +206,26 @@ def test_approximate_gradients_within_one_percent_of_exact(digits_P, method, dim
     assert err < 0.01
 
 
+@pytest.mark.parametrize("dim", [1, 2])
+@pytest.mark.parametrize("spread", [1.0, 3.0])
+def test_exaggerated_fft_grid_gradient_within_one_percent(digits_P, dim, spread):
+    # The coarser grid of early exaggeration: the whole gradient (12 x
+    # attraction - repulsion) stays within 1% of the exact one.
+    rng = np.random.RandomState(dim)
+    Y = rng.randn(1000, dim) * spread
+    P = digits_P
+    a = np.empty_like(Y)
+    attractive_forces(P.indptr, P.indices, P.data, Y, Y, 1.0, 12.0, a)
+    grads = {}
+    for m in ("exact", "fft"):
+        r = np.empty_like(Y)
+        z = np.empty(len(Y))
+        _Repulsion(m, 1.0, 0.5, 2, exaggerated=True)(Y, r, z)
+        grads[m] = a - r / z.sum()
+    err = np.linalg.norm(grads["fft"] - grads["exact"]) / np.linalg.norm(grads["exact"])
+    assert err < 0.01
+
+
 def test_barnes_hut_excludes_the_point_and_counts_duplicates():
     Y = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 4.0]])
     r = np.empty_like(Y)
