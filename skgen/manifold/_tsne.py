@@ -100,7 +100,7 @@ def _effective_perplexity(perplexity, n_samples):
 
 
 class _Repulsion:
-    """R_i and Z_i of an embedding by the chosen method (fit)."""
+    """R_i and Z of an embedding by the chosen method (fit)."""
 
     def __init__(self, method, dof, angle, n_threads, exaggerated=False):
         self.method = method
@@ -111,13 +111,16 @@ class _Repulsion:
             boxes = FFT_MIN_BOXES_EXAGGERATED if exaggerated else FFT_MIN_BOXES
             self.fft = FFTRepulsion(dof, min_num_intervals=boxes, n_threads=n_threads)
 
-    def __call__(self, Y, out, row_z):
+    def __call__(self, Y, out):
+        """R_i into ``out``; returns Z = sum_{i != j} w_ij."""
+        if self.method == "fft":
+            return self.fft(Y, out)
+        row_z = np.empty(Y.shape[0])
         if self.method == "exact":
             exact_repulsive(Y, Y, True, self.dof, out, row_z)
-        elif self.method == "barnes_hut":
-            bh_repulsive(Y, *_tree(Y), self.dof, self.angle, out, row_z)
         else:
-            self.fft(Y, out, row_z)
+            bh_repulsive(Y, *_tree(Y), self.dof, self.angle, out, row_z)
+        return row_z.sum()
 
 
 def kl_divergence(P, Y, dof=1.0):
@@ -421,7 +424,6 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         sum_p_log_p = float(np.sum(p * np.log(p)))
         attract = np.empty_like(Y)
         repel = np.empty_like(Y)
-        row_z = np.empty(n)
         update = np.zeros_like(Y)
         gains = np.ones_like(Y)
         n_early = min(self.early_exaggeration_iter, self.max_iter)
@@ -450,10 +452,9 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                                                     attract, report)
                     toc = perf_counter()
                     timings["attractive"] += toc - tic
-                    repulsion(Y, repel, row_z)
+                    z = repulsion(Y, repel)
                     tic = perf_counter()
                     timings["repulsive"] += tic - toc
-                    z = row_z.sum()
                     if report:
                         kl = sum_p_log_p - sum_p_log_w + np.log(z)
                         bar.set_postfix(kl=f"{kl:.4f}")
@@ -479,8 +480,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         repulsion = _Repulsion(method, self.dof, self.angle, n_threads)
         sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y,
                                         float(self.dof), 1.0, attract)
-        repulsion(Y, repel, row_z)
-        kl = float(sum_p_log_p - sum_p_log_w + np.log(row_z.sum()))
+        kl = float(sum_p_log_p - sum_p_log_w + np.log(repulsion(Y, repel)))
         if callbacks and not stop:
             for cb in callbacks:
                 cb(it, kl, Y)

@@ -1,12 +1,22 @@
 """t-SNE repulsion by FFT-accelerated interpolation (Linderman et al. 2019).
 
-The repulsive sums R_i = sum_j w_ij r_ij (y_i - y_j) and Z_i = sum_j w_ij of
-``_tsne_gradients`` (same kernel, same conventions, no factor 4), computed by
-interpolating the charges onto an equispaced grid (Lagrange polynomials on each
-box's nodes), convolving with the kernel by FFTs, and interpolating back:
+The repulsive sums R_i = sum_j w_ij r_ij (y_i - y_j) and Z = sum_{i != j} w_ij
+of ``_tsne_gradients`` (same kernel, same conventions, no factor 4), computed by
+interpolating unit charges onto an equispaced grid (Lagrange polynomials on each
+box's nodes), convolving with kernels by FFTs, and interpolating back:
 Linderman, Rachh, Hoskins, Steinerberger & Kluger (2019), "Fast
 interpolation-based t-SNE for improved visualization of single-cell RNA-seq
 data", Nature Methods 16, sec. "Online methods". 1-D and 2-D embeddings.
+
+Unlike FIt-SNE and openTSNE, which convolve the d + 1 charges (1, y) with w r
+and the charge 1 with w (d + 1 forward and d + 2 inverse transforms), R is
+convolved directly: w r (y_i - y_j) = -grad_{y_i} w_ij / 2, an odd vector
+kernel g(d) = w(d) r(d) d whose spectrum is imaginary (a sine transform along
+its own axis), applied to the single charge 1: one forward and d inverse
+transforms. Z needs only its total, sum_i phi_w(y_i) = q^T W q over the node
+charges q, which Parseval's theorem gives from q's spectrum and w's without an
+inverse transform. R_i then comes without the cancellation y_i phi_0 - phi_y of
+two large potentials.
 """
 
 import numpy as np
@@ -16,6 +26,9 @@ from scipy import fft as sfft
 from ..utils._numba import jit
 
 __all__ = ["FFTRepulsion"]
+
+# Private node grids the scatter sums (one per chunk of points, at most this many).
+_SCATTER_CHUNKS = 4
 
 
 @jit(parallel=True)
@@ -45,8 +58,9 @@ def _interpolation_weights(coords, lo, box_width, n_boxes, n_nodes, box, weights
 
 
 @jit(parallel=True)
-def _scatter_1d(box, wx, charges, n_nodes, n_chunks, grids):
-    n, n_charges = charges.shape
+def _scatter_1d(box, wx, n_nodes, n_chunks, grids):
+    """Unit charges onto the nodes: one private grid per chunk of points."""
+    n = box.shape[0]
     chunk = (n + n_chunks - 1) // n_chunks
     for t in prange(n_chunks):
         g = grids[t]
@@ -54,18 +68,16 @@ def _scatter_1d(box, wx, charges, n_nodes, n_chunks, grids):
         for i in range(t * chunk, min(n, (t + 1) * chunk)):
             base = box[i] * n_nodes
             for a in range(n_nodes):
-                w = wx[i, a]
-                for c in range(n_charges):
-                    g[c, base + a] += w * charges[i, c]
+                g[base + a] += wx[i, a]
 
 
 @jit(parallel=True)
 def _gather_1d(box, wx, potentials, n_nodes, out):
     n = box.shape[0]
-    n_charges = potentials.shape[0]
+    n_channels = potentials.shape[0]
     for i in prange(n):
         base = box[i] * n_nodes
-        for c in range(n_charges):
+        for c in range(n_channels):
             v = 0.0
             for a in range(n_nodes):
                 v += wx[i, a] * potentials[c, base + a]
@@ -73,8 +85,8 @@ def _gather_1d(box, wx, potentials, n_nodes, out):
 
 
 @jit(parallel=True)
-def _scatter_2d(bx, by, wx, wy, charges, n_nodes, n_chunks, grids):
-    n, n_charges = charges.shape
+def _scatter_2d(bx, by, wx, wy, n_nodes, n_chunks, grids):
+    n = bx.shape[0]
     chunk = (n + n_chunks - 1) // n_chunks
     for t in prange(n_chunks):
         g = grids[t]
@@ -82,36 +94,32 @@ def _scatter_2d(bx, by, wx, wy, charges, n_nodes, n_chunks, grids):
         for i in range(t * chunk, min(n, (t + 1) * chunk)):
             base_x = bx[i] * n_nodes
             base_y = by[i] * n_nodes
-            for a in range(n_nodes):
-                for b in range(n_nodes):
-                    w = wx[i, a] * wy[i, b]
-                    for c in range(n_charges):
-                        g[c, base_y + b, base_x + a] += w * charges[i, c]
+            for b in range(n_nodes):
+                for a in range(n_nodes):
+                    g[base_y + b, base_x + a] += wx[i, a] * wy[i, b]
 
 
 @jit(parallel=True)
 def _gather_2d(bx, by, wx, wy, potentials, n_nodes, out):
     n = bx.shape[0]
-    n_charges = potentials.shape[0]
+    n_channels = potentials.shape[0]
     for i in prange(n):
         base_x = bx[i] * n_nodes
         base_y = by[i] * n_nodes
-        for c in range(n_charges):
+        for c in range(n_channels):
             v = 0.0
-            for a in range(n_nodes):
-                for b in range(n_nodes):
+            for b in range(n_nodes):
+                for a in range(n_nodes):
                     v += wx[i, a] * wy[i, b] * potentials[c, base_y + b, base_x + a]
             out[i, c] = v
 
 
-@jit(parallel=True)
-def _combine_fft(Y, phi, out, row_z):
-    """R_i = y_i phi_0 - phi_{1..d}; Z_i = phi_w - 1 (the point's own w = 1)."""
-    n, dim = Y.shape
-    for i in prange(n):
-        for c in range(dim):
-            out[i, c] = Y[i, c] * phi[i, 0] - phi[i, 1 + c]
-        row_z[i] = phi[i, dim + 1] - 1.0
+def _unfold_rows(half, sign):
+    """Rows 0..G of a (.., G + 1, ..) spectrum to the 2G rows of the full one.
+
+    Row 2G - k is row k (even along that axis) or minus it (odd, ``sign=-1``).
+    """
+    return np.concatenate([half, sign * half[..., -2:0:-1, :]], axis=-2)
 
 
 class FFTRepulsion:
@@ -119,19 +127,21 @@ class FFTRepulsion:
 
     The embedding's bounding square is cut into boxes, each with
     ``n_interpolation_points`` equispaced nodes per dimension, so that all
-    nodes form one equispaced grid. Charges (1, y_1, .., y_d) are spread to the
-    nodes by Lagrange interpolation, convolved with the kernel w r sampled on
-    the grid (and the charge 1 with w, for Z), and interpolated back (Linderman
-    et al. 2019). The kernel's Toeplitz (1-D) or block-Toeplitz (2-D) matrix is
-    applied as a circulant of twice the size with scipy.fft.
+    nodes form one equispaced grid. Unit charges are spread to the nodes by
+    Lagrange interpolation (Linderman et al. 2019), convolved with the odd
+    kernel g(d) = w r d (one potential per dimension) and interpolated back;
+    Z is q^T W q by Parseval (module docstring). The kernels' Toeplitz (1-D)
+    or block-Toeplitz (2-D) matrices are applied as circulants of twice the
+    size with scipy.fft; their spectra are real (w: a type-I DCT) or imaginary
+    (g: a type-I DST along its own axis, a type-I DCT along the other).
 
     Boxes: max(``min_num_intervals``, span / ``ints_in_interval``) per
     dimension, tiling the embedding's bounding square exactly (openTSNE's
-    rule). The padded charge grids are transformed row-wise only where they
-    hold data, and only the needed quarter of each result is transformed back.
+    rule). The padded charge grid is transformed row-wise only where it holds
+    data, and only the needed quarter of each result is transformed back.
     The FFTs run in float32 (twice as fast as float64): their rounding (~1e-7
     relative) is far below the interpolation error (~1e-3 with 3 nodes per
-    box), and measured gradients and final KL divergences are unchanged.
+    box).
 
     Parameters
     ----------
@@ -170,77 +180,97 @@ class FFTRepulsion:
         return n_boxes, span / n_boxes * (1.0 + 1e-12)
 
     def _kernels(self, n_grid, h, dim):
-        """Spectra of the circulant kernels w r and w (real: the kernels are even).
+        """Spectra of w (real) and of g along each axis (imaginary parts).
 
-        The DFT of an even sequence of length 2G is the type-I DCT of its first
-        G + 1 terms, a quarter of the work of the complex FFT in 2-D.
+        Returns ``(w_hat, g_hat)``: w_hat of shape (G + 1,) in 1-D, (2G, G +
+        1) in 2-D (rows: y frequencies 0..2G-1; columns: x frequencies 0..G,
+        the rfft's half); g_hat of shape (1, G + 1) or (2, 2G, G + 1), the
+        spectrum of g_c being -1j * g_hat[c]. An even sequence of length 2G
+        has the type-I DCT of its first G + 1 terms as its DFT; an odd one, -1j
+        times the type-I DST of terms 1..G-1 (zero at 0 and G).
         """
-        # float32 throughout: the spectra are float32 anyway, and the float64
-        # build cost twice the DCT (2.1 vs 0.07 ms on a 301 x 301 grid).
+        # float32: the spectra are float32 anyway, and a float64 build cost
+        # twice the transforms.
         m = np.arange(n_grid + 1, dtype=np.float32) * np.float32(h)
         if dim == 1:
             d2 = m ** 2
         else:
-            d2 = m[:, None] ** 2 + m[None, :] ** 2
-        kernels = np.empty((2,) + d2.shape, dtype=np.float32)
-        # kernels[0] = r, kernels[1] = w = r^alpha, then kernels[0] = w r.
-        r = np.reciprocal(1.0 + d2 * np.float32(1.0 / self.dof), out=kernels[0])
-        if self.dof == 1.0:
-            kernels[1] = r
-        else:
-            np.power(r, np.float32(self.dof), out=kernels[1])
-        kernels[0] *= kernels[1]
-        # The offset G is never needed: zero it (circulant embedding).
-        kernels[..., n_grid] = 0.0
-        if dim == 2:
-            kernels[:, n_grid, :] = 0.0
-        axes = tuple(range(-dim, 0))
-        spectra = sfft.dctn(kernels, type=1, axes=axes, workers=self.n_threads,
-                            overwrite_x=True)
-        if dim == 2:
-            # Rows k and 2G - k of the 2G x (G + 1) spectrum are equal.
-            spectra = np.concatenate([spectra, spectra[:, -2:0:-1]], axis=1)
-        return spectra[0], spectra[1]
-
-    def _convolve(self, grid, kernel_wr, kernel_w, n_grid, dim):
-        """Potentials on the nodes: charges (c, G[, G]) -> (c + 1, G[, G])."""
+            d2 = m[:, None] ** 2 + m[None, :] ** 2  # [y, x]
+        r = np.reciprocal(1.0 + d2 * np.float32(1.0 / self.dof))
+        w = r if self.dof == 1.0 else r ** np.float32(self.dof)
+        wr = w * r
         workers = self.n_threads
-        c = grid.shape[0]
+        # Offset G is never needed (circulant embedding): drop it from w.
+        w_even = w.copy()
+        w_even[..., n_grid] = 0.0
         if dim == 1:
-            spectrum = sfft.rfft(grid, n=2 * n_grid, axis=-1, workers=workers)
+            w_hat = sfft.dct(w_even, type=1, workers=workers, overwrite_x=True)
+            g_hat = np.zeros((1, n_grid + 1), dtype=np.float32)
+            g_hat[0, 1:n_grid] = sfft.dst(wr[1:n_grid] * m[1:n_grid], type=1,
+                                          workers=workers, overwrite_x=True)
+            return w_hat, g_hat
+        w_even[n_grid, :] = 0.0
+        w_hat = _unfold_rows(sfft.dctn(w_even, type=1, workers=workers,
+                                       overwrite_x=True), 1.0)
+        # g_x = w r d_x: odd in x (a DST over x = 1..G-1), even in y (a DCT
+        # over y = 0..G, the offset G dropped).
+        gx = wr[:, 1:n_grid] * m[None, 1:n_grid]
+        gx[n_grid, :] = 0.0
+        sx = np.zeros((n_grid + 1, n_grid + 1), dtype=np.float32)
+        sx[:, 1:n_grid] = sfft.dct(sfft.dst(gx, type=1, axis=1, workers=workers,
+                                            overwrite_x=True),
+                                   type=1, axis=0, workers=workers, overwrite_x=True)
+        # g_y is g_x transposed (w r is symmetric): its half spectrum is sx.T,
+        # odd along y.
+        g_hat = np.stack([_unfold_rows(sx, 1.0), _unfold_rows(sx.T, -1.0)])
+        return w_hat, g_hat
+
+    def _convolve(self, grid, w_hat, g_hat, n_grid, dim):
+        """Potentials of g on the nodes, (d, G[, G]), and q^T W q (float)."""
+        workers = self.n_threads
+        if dim == 1:
+            spectrum = sfft.rfft(grid, n=2 * n_grid, workers=workers)
         else:
             # Half the padded rows are zero: transform the G data rows along x,
             # then every column along y.
             half = sfft.rfft(grid, n=2 * n_grid, axis=-1, workers=workers)
-            spectrum = sfft.fft(half, n=2 * n_grid, axis=-2, workers=workers)
-        products = np.empty((c + 1,) + spectrum.shape[1:], dtype=spectrum.dtype)
-        np.multiply(spectrum, kernel_wr, out=products[:c])
-        np.multiply(spectrum[0], kernel_w, out=products[c])
+            spectrum = sfft.fft(half, n=2 * n_grid, axis=-2, workers=workers,
+                                overwrite_x=True)
+        # Parseval over the full spectrum: the rfft's interior columns count twice.
+        power = (spectrum.real ** 2 + spectrum.imag ** 2) * w_hat
+        quad = 2.0 * power.sum(dtype=np.float64) - power[..., 0].sum(dtype=np.float64) \
+            - power[..., n_grid].sum(dtype=np.float64)
+        quad /= (2 * n_grid) ** dim
+        products = spectrum * (-1j * g_hat).astype(np.complex64)
         if dim == 1:
-            return sfft.irfft(products, n=2 * n_grid, axis=-1, workers=workers)[:, :n_grid]
+            return sfft.irfft(products, n=2 * n_grid, workers=workers,
+                              overwrite_x=True)[:, :n_grid], quad
         # Only the first G rows and columns of the result are needed.
-        cols = sfft.ifft(products, axis=-2, workers=workers)[:, :n_grid]
-        return sfft.irfft(cols, n=2 * n_grid, axis=-1, workers=workers)[:, :, :n_grid]
+        cols = sfft.ifft(products, axis=-2, workers=workers, overwrite_x=True)[:, :n_grid]
+        return sfft.irfft(cols, n=2 * n_grid, axis=-1, workers=workers)[:, :, :n_grid], quad
 
-    def __call__(self, Y, out, row_z):
-        """R_i into ``out`` and Z_i into ``row_z`` (point itself excluded).
+    def __call__(self, Y, out):
+        """R_i into ``out``; returns Z (each point's own w = 1 excluded).
 
         Parameters
         ----------
         Y : ndarray of shape (n_samples, dim), dim in {1, 2}
         out : ndarray of shape (n_samples, dim)
-        row_z : ndarray of shape (n_samples,)
+
+        Returns
+        -------
+        z : float
+            sum_{i != j} w_ij.
         """
         n, dim = Y.shape
         lo = float(Y.min())
         n_boxes, box_width = self._grid(lo, float(Y.max()))
         p = self.p
         n_grid = n_boxes * p
-        kernel_wr, kernel_w = self._kernels(n_grid, box_width / p, dim)
-        charges = np.empty((n, dim + 1))
-        charges[:, 0] = 1.0
-        charges[:, 1:] = Y
-        n_chunks = max(1, min(self.n_threads, n // 4096 + 1))
+        w_hat, g_hat = self._kernels(n_grid, box_width / p, dim)
+        # A chunk count independent of the threads: the grids' sum, hence the
+        # embedding, is the same on any number of cores.
+        n_chunks = min(_SCATTER_CHUNKS, n // 4096 + 1)
         boxes = []
         weights = []
         for c in range(dim):
@@ -250,19 +280,18 @@ class FFTRepulsion:
                                    n_boxes, p, b, w)
             boxes.append(b)
             weights.append(w)
-        grids = np.empty((n_chunks, dim + 1) + (n_grid,) * dim)
+        grids = np.empty((n_chunks,) + (n_grid,) * dim)
         if dim == 1:
-            _scatter_1d(boxes[0], weights[0], charges, p, n_chunks, grids)
+            _scatter_1d(boxes[0], weights[0], p, n_chunks, grids)
         else:
-            _scatter_2d(boxes[0], boxes[1], weights[0], weights[1], charges, p,
-                        n_chunks, grids)
+            _scatter_2d(boxes[0], boxes[1], weights[0], weights[1], p, n_chunks,
+                        grids)
         grid = grids.sum(axis=0) if n_chunks > 1 else grids[0]
-        potentials = np.ascontiguousarray(
-            self._convolve(grid.astype(np.float32), kernel_wr, kernel_w, n_grid, dim),
-            dtype=np.float64)
-        phi = np.empty((n, dim + 2))
+        potentials, quad = self._convolve(grid.astype(np.float32), w_hat, g_hat,
+                                          n_grid, dim)
+        potentials = np.ascontiguousarray(potentials, dtype=np.float64)
         if dim == 1:
-            _gather_1d(boxes[0], weights[0], potentials, p, phi)
+            _gather_1d(boxes[0], weights[0], potentials, p, out)
         else:
-            _gather_2d(boxes[0], boxes[1], weights[0], weights[1], potentials, p, phi)
-        _combine_fft(Y, phi, out, row_z)
+            _gather_2d(boxes[0], boxes[1], weights[0], weights[1], potentials, p, out)
+        return quad - n

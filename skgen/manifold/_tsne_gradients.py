@@ -200,7 +200,12 @@ def gradient_step(Y, grad, update, gains, momentum, learning_rate, min_gain,
             Y[i, c] += update[i, c]
     if centre:
         for c in range(dim):
-            mean = Y[:, c].mean()
+            # A serial sum: a parallel reduction's order (hence its rounding)
+            # would depend on the thread count, and so would the embedding.
+            total = 0.0
+            for i in range(n):
+                total += Y[i, c]
+            mean = total / n
             for i in prange(n):
                 Y[i, c] -= mean
 

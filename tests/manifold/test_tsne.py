@@ -13,10 +13,10 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from skgen import TSNE
 from skgen.manifold import kl_divergence
-from skgen.manifold._tsne import _Repulsion
+from skgen.manifold._tsne import _Repulsion, _tree
 from skgen.manifold._tsne_affinity import (conditional_probabilities,
                                            joint_probabilities)
-from skgen.manifold._tsne_gradients import (attractive_forces, build_tree,
+from skgen.manifold._tsne_gradients import (attractive_forces, bh_repulsive, build_tree,
                                             exact_repulsive, gradient_step)
 
 
@@ -199,9 +199,8 @@ def test_approximate_gradients_within_one_percent_of_exact(digits_P, method, dim
     grads = {}
     for m in ("exact", method):
         r = np.empty_like(Y)
-        z = np.empty(len(Y))
-        _Repulsion(m, 1.0, angle or 0.5, 2)(Y, r, z)
-        grads[m] = a - r / z.sum()
+        z = _Repulsion(m, 1.0, angle or 0.5, 2)(Y, r)
+        grads[m] = a - r / z
     err = np.linalg.norm(grads[method] - grads["exact"]) / np.linalg.norm(grads["exact"])
     assert err < 0.01
 
@@ -219,9 +218,8 @@ def test_exaggerated_fft_grid_gradient_within_one_percent(digits_P, dim, spread)
     grads = {}
     for m in ("exact", "fft"):
         r = np.empty_like(Y)
-        z = np.empty(len(Y))
-        _Repulsion(m, 1.0, 0.5, 2, exaggerated=True)(Y, r, z)
-        grads[m] = a - r / z.sum()
+        z = _Repulsion(m, 1.0, 0.5, 2, exaggerated=True)(Y, r)
+        grads[m] = a - r / z
     err = np.linalg.norm(grads["fft"] - grads["exact"]) / np.linalg.norm(grads["exact"])
     assert err < 0.01
 
@@ -230,12 +228,15 @@ def test_barnes_hut_excludes_the_point_and_counts_duplicates():
     Y = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 4.0]])
     r = np.empty_like(Y)
     z = np.empty(3)
-    _Repulsion("barnes_hut", 1.0, 0.0, 1)(Y, r, z)
+    bh_repulsive(Y, *_tree(Y), 1.0, 0.0, r, z)
     r_ex = np.empty_like(Y)
     z_ex = np.empty(3)
     exact_repulsive(Y, Y, True, 1.0, r_ex, z_ex)
     np.testing.assert_allclose(z, z_ex, rtol=1e-12)
     np.testing.assert_allclose(r, r_ex, rtol=1e-12, atol=1e-15)
+    r_total = np.empty_like(Y)
+    assert _Repulsion("barnes_hut", 1.0, 0.0, 1)(Y, r_total) == pytest.approx(z_ex.sum())
+    np.testing.assert_array_equal(r_total, r)
 
 
 # --- the estimator ----------------------------------------------------------------------
@@ -264,6 +265,16 @@ def test_same_random_state_same_embedding(digits):
         np.testing.assert_array_equal(a.embedding_, b.embedding_)
     c = TSNE(init="random", method="barnes_hut", random_state=4, max_iter=100).fit(X)
     assert not np.allclose(a.embedding_, c.embedding_)
+
+
+@pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
+def test_embedding_independent_of_thread_count(digits, method):
+    # n_jobs=None takes the idle cores, which vary with the machine's load: the
+    # embedding must not depend on them.
+    X = digits[0][:300]
+    a = TSNE(method=method, random_state=0, max_iter=60, n_jobs=1).fit(X)
+    b = TSNE(method=method, random_state=0, max_iter=60, n_jobs=2).fit(X)
+    np.testing.assert_array_equal(a.embedding_, b.embedding_)
 
 
 def test_pca_init_scaled_and_array_init_used(digits):
