@@ -114,14 +114,6 @@ def _gather_2d(bx, by, wx, wy, potentials, n_nodes, out):
             out[i, c] = v
 
 
-def _unfold_rows(half, sign):
-    """Rows 0..G of a (.., G + 1, ..) spectrum to the 2G rows of the full one.
-
-    Row 2G - k is row k (even along that axis) or minus it (odd, ``sign=-1``).
-    """
-    return np.concatenate([half, sign * half[..., -2:0:-1, :]], axis=-2)
-
-
 class FFTRepulsion:
     """Repulsive sums by polynomial interpolation on a grid and FFT convolution.
 
@@ -180,14 +172,16 @@ class FFTRepulsion:
         return n_boxes, span / n_boxes * (1.0 + 1e-12)
 
     def _kernels(self, n_grid, h, dim):
-        """Spectra of w (real) and of g along each axis (imaginary parts).
+        """Half spectra of w (real) and of g (imaginary parts).
 
-        Returns ``(w_hat, g_hat)``: w_hat of shape (G + 1,) in 1-D, (2G, G +
-        1) in 2-D (rows: y frequencies 0..2G-1; columns: x frequencies 0..G,
-        the rfft's half); g_hat of shape (1, G + 1) or (2, 2G, G + 1), the
-        spectrum of g_c being -1j * g_hat[c]. An even sequence of length 2G
-        has the type-I DCT of its first G + 1 terms as its DFT; an odd one, -1j
-        times the type-I DST of terms 1..G-1 (zero at 0 and G).
+        Returns ``(w_hat, g_hat)``, each of shape (G + 1,) in 1-D and (G + 1,
+        G + 1) in 2-D, frequencies 0..G ([y, x] in 2-D). The spectrum of w at
+        frequency k is w_hat[k] (2G - k: the same); that of g (2-D: g_x) is
+        -1j * g_hat[k] (2G - k: its negative along g's own axis, the same along
+        the other). g_y's is g_x's transposed (w r is symmetric in x and y). An
+        even sequence of length 2G has the type-I DCT of its first G + 1 terms
+        as its DFT; an odd one, -1j times the type-I DST of terms 1..G-1 (zero
+        at 0 and G).
         """
         # float32: the spectra are float32 anyway, and a float64 build cost
         # twice the transforms.
@@ -198,56 +192,59 @@ class FFTRepulsion:
             d2 = m[:, None] ** 2 + m[None, :] ** 2  # [y, x]
         r = np.reciprocal(1.0 + d2 * np.float32(1.0 / self.dof))
         w = r if self.dof == 1.0 else r ** np.float32(self.dof)
-        wr = w * r
+        # The odd kernel along x (the last axis): w r d_x, terms 1..G-1.
+        g = (w * r)[..., 1:n_grid] * m[1:n_grid]
+        # Offset G is never needed (circulant embedding): drop it.
+        w[..., n_grid] = 0.0
         workers = self.n_threads
-        # Offset G is never needed (circulant embedding): drop it from w.
-        w_even = w.copy()
-        w_even[..., n_grid] = 0.0
+        g_hat = np.zeros(d2.shape, dtype=np.float32)
         if dim == 1:
-            w_hat = sfft.dct(w_even, type=1, workers=workers, overwrite_x=True)
-            g_hat = np.zeros((1, n_grid + 1), dtype=np.float32)
-            g_hat[0, 1:n_grid] = sfft.dst(wr[1:n_grid] * m[1:n_grid], type=1,
-                                          workers=workers, overwrite_x=True)
-            return w_hat, g_hat
-        w_even[n_grid, :] = 0.0
-        w_hat = _unfold_rows(sfft.dctn(w_even, type=1, workers=workers,
-                                       overwrite_x=True), 1.0)
-        # g_x = w r d_x: odd in x (a DST over x = 1..G-1), even in y (a DCT
-        # over y = 0..G, the offset G dropped).
-        gx = wr[:, 1:n_grid] * m[None, 1:n_grid]
-        gx[n_grid, :] = 0.0
-        sx = np.zeros((n_grid + 1, n_grid + 1), dtype=np.float32)
-        sx[:, 1:n_grid] = sfft.dct(sfft.dst(gx, type=1, axis=1, workers=workers,
-                                            overwrite_x=True),
-                                   type=1, axis=0, workers=workers, overwrite_x=True)
-        # g_y is g_x transposed (w r is symmetric): its half spectrum is sx.T,
-        # odd along y.
-        g_hat = np.stack([_unfold_rows(sx, 1.0), _unfold_rows(sx.T, -1.0)])
+            g_hat[1:n_grid] = sfft.dst(g, type=1, workers=workers, overwrite_x=True)
+            return sfft.dct(w, type=1, workers=workers, overwrite_x=True), g_hat
+        w[n_grid, :] = 0.0
+        g[n_grid, :] = 0.0
+        w_hat = sfft.dctn(w, type=1, workers=workers, overwrite_x=True)
+        g_hat[:, 1:n_grid] = sfft.dct(
+            sfft.dst(g, type=1, axis=1, workers=workers, overwrite_x=True),
+            type=1, axis=0, workers=workers, overwrite_x=True)
         return w_hat, g_hat
 
     def _convolve(self, grid, w_hat, g_hat, n_grid, dim):
         """Potentials of g on the nodes, (d, G[, G]), and q^T W q (float)."""
         workers = self.n_threads
+        G = n_grid
         if dim == 1:
-            spectrum = sfft.rfft(grid, n=2 * n_grid, workers=workers)
+            spectrum = sfft.rfft(grid, n=2 * G, workers=workers)
+            power = spectrum.real ** 2 + spectrum.imag ** 2
         else:
             # Half the padded rows are zero: transform the G data rows along x,
             # then every column along y.
-            half = sfft.rfft(grid, n=2 * n_grid, axis=-1, workers=workers)
-            spectrum = sfft.fft(half, n=2 * n_grid, axis=-2, workers=workers,
+            half = sfft.rfft(grid, n=2 * G, axis=-1, workers=workers)
+            spectrum = sfft.fft(half, n=2 * G, axis=-2, workers=workers,
                                 overwrite_x=True)
-        # Parseval over the full spectrum: the rfft's interior columns count twice.
-        power = (spectrum.real ** 2 + spectrum.imag ** 2) * w_hat
-        quad = 2.0 * power.sum(dtype=np.float64) - power[..., 0].sum(dtype=np.float64) \
-            - power[..., n_grid].sum(dtype=np.float64)
-        quad /= (2 * n_grid) ** dim
-        products = spectrum * (-1j * g_hat).astype(np.complex64)
+            power = spectrum.real ** 2 + spectrum.imag ** 2
+            # Fold y frequencies 2G - k onto k: w_hat holds rows 0..G.
+            power = power[:G + 1]
+            power[1:G] += (spectrum.real[:G:-1] ** 2 + spectrum.imag[:G:-1] ** 2)
+        # Parseval over the full spectrum: the rfft's x columns 1..G-1 count twice.
+        power *= w_hat
+        quad = (2.0 * power.sum(dtype=np.float64) - power[..., 0].sum(dtype=np.float64)
+                - power[..., G].sum(dtype=np.float64)) / (2 * G) ** dim
+        # -1j times the spectrum, then the imaginary kernels' real factors.
+        rotated = np.multiply(spectrum, np.complex64(-1j))
         if dim == 1:
-            return sfft.irfft(products, n=2 * n_grid, workers=workers,
-                              overwrite_x=True)[:, :n_grid], quad
+            return sfft.irfft(rotated * g_hat, n=2 * G, workers=workers,
+                              overwrite_x=True)[None, :G], quad
+        g_y = np.ascontiguousarray(g_hat.T)
+        products = np.empty((2,) + spectrum.shape, dtype=np.complex64)
+        np.multiply(rotated[:G + 1], g_hat, out=products[0, :G + 1])
+        np.multiply(rotated[G + 1:], g_hat[G - 1:0:-1], out=products[0, G + 1:])
+        np.multiply(rotated[:G + 1], g_y, out=products[1, :G + 1])
+        np.multiply(rotated[G + 1:], g_y[G - 1:0:-1], out=products[1, G + 1:])
+        np.negative(products[1, G + 1:], out=products[1, G + 1:])
         # Only the first G rows and columns of the result are needed.
-        cols = sfft.ifft(products, axis=-2, workers=workers, overwrite_x=True)[:, :n_grid]
-        return sfft.irfft(cols, n=2 * n_grid, axis=-1, workers=workers)[:, :, :n_grid], quad
+        cols = sfft.ifft(products, axis=-2, workers=workers, overwrite_x=True)[:, :G]
+        return sfft.irfft(cols, n=2 * G, axis=-1, workers=workers)[:, :, :G], quad
 
     def __call__(self, Y, out):
         """R_i into ``out``; returns Z (each point's own w = 1 excluded).
