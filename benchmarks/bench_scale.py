@@ -284,15 +284,21 @@ def overhead(emit, n_rows=200_000):
               "ratio": round(min(times["dask"]) / min(times["numpy"]), 2)})
 
 
-def _mnist_block(block_id, rows, images):
-    """Rows of MNIST-like 28x28 images: random digits shifted by up to 2 pixels."""
+def _mnist_block(block_id, rows, images, labels=None):
+    """Rows of MNIST-like 28x28 images: random digits shifted by up to 2 pixels.
+
+    With ``labels`` (one per image), returns (rows, their labels).
+    """
     rng = np.random.default_rng([7, block_id])
-    picked = images[rng.integers(len(images), size=rows)]
+    which = rng.integers(len(images), size=rows)
+    picked = images[which]
     out = np.empty((rows, 28, 28), dtype=np.float32)
     shifts = rng.integers(-2, 3, size=(rows, 2))
     for (dy, dx) in {tuple(s) for s in shifts.tolist()}:
         sel = np.all(shifts == (dy, dx), axis=1)
         out[sel] = np.roll(picked[sel], (dy, dx), axis=(1, 2))
+    if labels is not None:
+        return out.reshape(rows, 784), labels[which]
     return out.reshape(rows, 784)
 
 
