@@ -12,7 +12,6 @@ No scikit-learn imports here.
 """
 
 import numpy as np
-from numba import prange
 
 from ..utils._numba import jit
 
@@ -73,10 +72,10 @@ def _cd_one(G, c, norm_sq, alpha, positive, max_iter, tol, z, q):
     return STOP_MAX_ITER
 
 
-@jit(parallel=True)
-def lasso_cd_gram(G, cov, norms_sq, alpha, positive, max_iter, tol, codes, status,
-                  n_blocks):
-    """Lasso codes of many signals by coordinate descent, parallel over signals.
+@jit
+def lasso_cd_gram(G, cov, norms_sq, alpha, positive, max_iter, tol, codes, status, start,
+              stop):
+    """Lasso codes of signals ``start:stop`` by coordinate descent.
 
     Parameters
     ----------
@@ -98,29 +97,13 @@ def lasso_cd_gram(G, cov, norms_sq, alpha, positive, max_iter, tol, codes, statu
         On entry the starting codes (warm start); on exit the solution.
     status : ndarray of shape (n_samples,), int8
         Output: 0, or 2 where ``max_iter`` sweeps ended without certifying ``tol``.
-    n_blocks : int
-        Blocks of consecutive signals shared out among the threads.
+    start, stop : int
+        The signals (rows of ``cov``) to code, in the calling thread;
+        ``utils._numba.run_in_blocks`` shares blocks of rows out among threads
+        (the kernel releases the GIL).
     """
-    n = cov.shape[0]
-    for blk in prange(n_blocks):
-        _cd_block(G, cov, norms_sq, alpha, positive, max_iter, tol, codes, status,
-                  blk * n // n_blocks, (blk + 1) * n // n_blocks)
-
-
-@jit
-def _cd_block(G, cov, norms_sq, alpha, positive, max_iter, tol, codes, status, start,
-              stop):
-    """Signals ``start:stop`` in one thread."""
     q = np.empty(cov.shape[1], dtype=G.dtype)
     for i in range(start, stop):
         status[i] = _cd_one(
             G, cov[i], norms_sq[i], alpha, positive, max_iter, tol, codes[i], q
         )
-
-
-@jit
-def lasso_cd_gram_serial(G, cov, norms_sq, alpha, positive, max_iter, tol, codes,
-                         status):
-    """:func:`lasso_cd_gram` in the calling thread, for small batches."""
-    _cd_block(G, cov, norms_sq, alpha, positive, max_iter, tol, codes, status, 0,
-              cov.shape[0])

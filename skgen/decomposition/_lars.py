@@ -17,7 +17,6 @@ No scikit-learn imports here; sparse_encode (_sparse_encode.py) validates.
 """
 
 import numpy as np
-from numba import prange
 
 from ..utils._numba import jit
 
@@ -203,10 +202,10 @@ def _lars_one(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter,
     return status
 
 
-@jit(parallel=True)
+@jit
 def lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes,
-              status, n_blocks):
-    """LAR or LARS-lasso codes of many signals, in parallel over signals.
+                status, start, stop):
+    """LAR or LARS-lasso codes of signals ``start:stop``, in the calling thread.
 
     Parameters
     ----------
@@ -233,20 +232,11 @@ def lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes
     status : ndarray of shape (n_samples,), int8
         Output: 0; 1 if an atom was skipped as dependent on the active set; 2 if
         ``max_iter`` stopped the path before alpha was reached.
-    n_blocks : int
-        Blocks of consecutive signals shared out among the threads; each block
-        allocates its work arrays once.
+    start, stop : int
+        The signals (rows of ``cov``) to code; the work arrays are allocated
+        once for them. ``utils._numba.run_in_blocks`` shares blocks of rows
+        out among threads (the kernel releases the GIL).
     """
-    n = cov.shape[0]
-    for blk in prange(n_blocks):
-        _lars_block(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter,
-                    codes, status, blk * n // n_blocks, (blk + 1) * n // n_blocks)
-
-
-@jit
-def _lars_block(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes,
-                status, start, stop):
-    """Signals ``start:stop`` in one thread, with work arrays allocated once."""
     K = cov.shape[1]
     m = min(K, max(max_steps, 1))
     c = np.empty(K, dtype=G.dtype)
@@ -264,12 +254,3 @@ def _lars_block(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, cod
             G, cov[i], alpha, tol_eq, lasso, positive, max_steps, max_iter,
             c, codes[i], prev, L, idx, sign, ls, work, corr, active, skipped,
         )
-
-
-@jit
-def lars_gram_serial(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter,
-                     codes, status):
-    """:func:`lars_gram` in the calling thread, for batches too small to share
-    out."""
-    _lars_block(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes,
-                status, 0, cov.shape[0])

@@ -12,7 +12,6 @@ No scikit-learn imports here; sparse_encode (_sparse_encode.py) validates.
 """
 
 import numpy as np
-from numba import prange
 
 from ..utils._numba import jit
 
@@ -104,9 +103,9 @@ def _omp_one(G, alpha0, norm_sq, max_atoms, tol, dep_tol, alpha, L, idx, gamma, 
     return status
 
 
-@jit(parallel=True)
-def omp_gram(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, n_blocks):
-    """Batch-OMP codes of many signals, in parallel over signals.
+@jit
+def omp_gram(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, start, stop):
+    """Batch-OMP codes of signals ``start:stop``, in the calling thread.
 
     Parameters
     ----------
@@ -130,26 +129,16 @@ def omp_gram(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, n_blocks)
     status : ndarray of shape (n_samples,), int8
         Output: 0, or 1 where the pursuit stopped early because the next atom
         was linearly dependent on the chosen ones (or the residual vanished).
-
-    n_blocks : int
-        Blocks of consecutive signals shared out among the threads (a few per
-        thread balances the load); each block allocates its work arrays once.
+    start, stop : int
+        The signals (rows of ``cov``) to code; the work arrays are allocated
+        once for them. ``utils._numba.run_in_blocks`` shares blocks of rows
+        out among threads (the kernel releases the GIL).
 
     Notes
     -----
-    Each thread allocates its work arrays once per block of signals; the work
-    per signal is O(n_atoms * s + s^2) for s selected atoms, plus the O(s^3)
-    triangular solves.
+    The work per signal is O(n_atoms * s + s^2) for s selected atoms, plus the
+    O(s^3) triangular solves.
     """
-    n = cov.shape[0]
-    for blk in prange(n_blocks):
-        _omp_block(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status,
-                   blk * n // n_blocks, (blk + 1) * n // n_blocks)
-
-
-@jit
-def _omp_block(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, start, stop):
-    """Signals ``start:stop`` in one thread, with work arrays allocated once."""
     K = cov.shape[1]
     alpha = np.empty(K, dtype=G.dtype)
     L = np.zeros((max_atoms, max_atoms), dtype=G.dtype)
@@ -162,11 +151,3 @@ def _omp_block(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, start, 
             G, cov[i], norms_sq[i], max_atoms, tol, dep_tol, alpha, L, idx, gamma,
             work, active, codes[i],
         )
-
-
-@jit
-def omp_gram_serial(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status):
-    """:func:`omp_gram` in the calling thread, for batches too small to share out
-    (a parallel region costs more than a few hundred small codes)."""
-    _omp_block(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, 0,
-               cov.shape[0])

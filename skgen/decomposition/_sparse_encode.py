@@ -14,15 +14,14 @@ matrix G = D D^T and the correlations X D^T computed once by BLAS.
 
 import warnings
 
-import numba
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 
-from ..utils._numba import resolve_n_threads, single_threaded_blas
-from ._cd import lasso_cd_gram, lasso_cd_gram_serial
-from ._lars import lars_gram, lars_gram_serial
-from ._omp import omp_gram, omp_gram_serial
+from ..utils._numba import resolve_n_threads, run_in_blocks, single_threaded_blas
+from ._cd import lasso_cd_gram
+from ._lars import lars_gram
+from ._omp import omp_gram
 
 __all__ = ["sparse_encode", "objective_rows", "check_dictionary", "ALGORITHMS"]
 
@@ -212,60 +211,38 @@ def sparse_encode(
             gram = dictionary @ dictionary.T
     gram = np.ascontiguousarray(gram, dtype=X.dtype)
     _check_products_finite(X, cov, gram)
-    n_blocks = min(n_samples, 8 * n_threads)
     code = np.zeros((n_samples, n_atoms), dtype=X.dtype)
     status = np.zeros(n_samples, dtype=np.int8)
-    serial = n_threads == 1
-    # Serial kernels need no thread count; changing the parallel team's size
-    # between calls makes OpenMP rebuild it (measured: +30% on 10000 codes).
-    previous = numba.get_num_threads()
-    if not serial and n_threads != previous:
-        numba.set_num_threads(n_threads)
-    try:
-        if algorithm == "omp":
-            if alpha is None:
-                max_atoms, tol = int(n_nonzero_coefs), -1.0
-            else:
-                max_atoms, tol = min(n_atoms, n_features), float(alpha)
-            norms = np.einsum("ij,ij->i", X, X)
-            # Dependence within a few hundred ulps of the data's precision.
-            dep_tol = 100 * float(np.finfo(X.dtype).eps)
-            if serial:
-                omp_gram_serial(gram, cov, norms, max_atoms, tol, dep_tol, code, status)
-            else:
-                omp_gram(gram, cov, norms, max_atoms, tol, dep_tol, code, status,
-                         n_blocks)
-        elif algorithm in ("lars", "lasso_lars"):
-            lasso = algorithm == "lasso_lars"
-            a = (1.0 if alpha is None else float(alpha)) if lasso else 0.0
-            # LAR adds one atom per step; the lasso path also removes atoms, so
-            # only max_iter bounds its steps.
-            steps = int(max_iter) if lasso else int(n_nonzero_coefs)
-            # scikit-learn's lars_path equality tolerance (float32 eps on alpha /
-            # n_features), in the unscaled objective.
-            tol_eq = n_features * float(np.finfo(np.float32).eps)
-            args = (gram, cov, a, tol_eq, lasso, bool(positive), steps,
-                    int(max_iter), code, status)
-            if serial:
-                lars_gram_serial(*args)
-            else:
-                lars_gram(*args, n_blocks)
-        else:  # lasso_cd
-            if init is not None:
-                code[:] = init
-            a = 1.0 if alpha is None else float(alpha)
-            norms = np.einsum("ij,ij->i", X, X)
-            # float32 cannot certify a gap below its own rounding of ||x||^2.
-            tol = max(_CD_TOL, 10 * float(np.finfo(X.dtype).eps))
-            args = (gram, cov, norms, a, bool(positive), int(max_iter), tol, code,
-                    status)
-            if serial:
-                lasso_cd_gram_serial(*args)
-            else:
-                lasso_cd_gram(*args, n_blocks)
-    finally:
-        if numba.get_num_threads() != previous:
-            numba.set_num_threads(previous)
+    if algorithm == "omp":
+        if alpha is None:
+            max_atoms, tol = int(n_nonzero_coefs), -1.0
+        else:
+            max_atoms, tol = min(n_atoms, n_features), float(alpha)
+        norms = np.einsum("ij,ij->i", X, X)
+        # Dependence within a few hundred ulps of the data's precision.
+        dep_tol = 100 * float(np.finfo(X.dtype).eps)
+        run_in_blocks(omp_gram, n_samples, n_threads, gram, cov, norms, max_atoms, tol,
+                      dep_tol, code, status)
+    elif algorithm in ("lars", "lasso_lars"):
+        lasso = algorithm == "lasso_lars"
+        a = (1.0 if alpha is None else float(alpha)) if lasso else 0.0
+        # LAR adds one atom per step; the lasso path also removes atoms, so
+        # only max_iter bounds its steps.
+        steps = int(max_iter) if lasso else int(n_nonzero_coefs)
+        # scikit-learn's lars_path equality tolerance (float32 eps on alpha /
+        # n_features), in the unscaled objective.
+        tol_eq = n_features * float(np.finfo(np.float32).eps)
+        run_in_blocks(lars_gram, n_samples, n_threads, gram, cov, a, tol_eq, lasso,
+                      bool(positive), steps, int(max_iter), code, status)
+    else:  # lasso_cd
+        if init is not None:
+            code[:] = init
+        a = 1.0 if alpha is None else float(alpha)
+        norms = np.einsum("ij,ij->i", X, X)
+        # float32 cannot certify a gap below its own rounding of ||x||^2.
+        tol = max(_CD_TOL, 10 * float(np.finfo(X.dtype).eps))
+        run_in_blocks(lasso_cd_gram, n_samples, n_threads, gram, cov, norms, a,
+                      bool(positive), int(max_iter), tol, code, status)
     if algorithm in ("lasso_lars", "lasso_cd") and np.any(status == 2):
         warnings.warn(
             f"{algorithm} stopped at max_iter={max_iter} before converging on "

@@ -11,10 +11,10 @@ embeddings' inverse_transform.
 No scikit-learn imports here.
 """
 
+import numba
 import numpy as np
-from numba import prange
 
-from ..utils._numba import jit
+from ..utils._numba import jit, run_in_blocks
 
 
 @jit
@@ -82,7 +82,6 @@ def _weights_one(x, Y, nbrs, reg, out):
         out[a] = w[a] / total
 
 
-@jit(parallel=True)
 def barycenter_weights(X, Y, indices, reg, out):
     """Reconstruction weights of each row of X from its neighbours in Y.
 
@@ -103,14 +102,20 @@ def barycenter_weights(X, Y, indices, reg, out):
 
     Notes
     -----
-    Parallel over rows; one k x k Cholesky solve per row, always of a
-    positive definite matrix.
+    One k x k Cholesky solve per row, always of a positive definite matrix;
+    blocks of rows on numba's current number of threads
+    (``numba.get_num_threads``, set by ``utils._numba.numba_threads``).
     """
-    for i in prange(X.shape[0]):
+    run_in_blocks(_barycenter_block, X.shape[0], numba.get_num_threads(), X, Y,
+                  indices, reg, out)
+
+
+@jit
+def _barycenter_block(X, Y, indices, reg, out, start, stop):
+    for i in range(start, stop):
         _weights_one(X[i], Y, indices[i], reg, out[i])
 
 
-@jit(parallel=True)
 def combine_rows(weights, indices, Y, out):
     """Weighted sums of rows of Y: out[i] = sum_a weights[i, a] Y[indices[i, a]].
 
@@ -127,9 +132,16 @@ def combine_rows(weights, indices, Y, out):
 
     Notes
     -----
-    Parallel over rows; no (n_samples, n_neighbors, n_features) temporary.
+    No (n_samples, n_neighbors, n_features) temporary; blocks of rows on
+    numba's current number of threads.
     """
-    for i in prange(out.shape[0]):
+    run_in_blocks(_combine_block, out.shape[0], numba.get_num_threads(), weights,
+                  indices, Y, out)
+
+
+@jit
+def _combine_block(weights, indices, Y, out, start, stop):
+    for i in range(start, stop):
         for f in range(out.shape[1]):
             out[i, f] = 0.0
         for a in range(indices.shape[1]):

@@ -145,8 +145,10 @@ def kl_divergence(P, Y, dof=1.0):
     Y = np.ascontiguousarray(Y, dtype=np.float64)
     forces = np.empty_like(Y)
     row_z = np.empty(Y.shape[0])
+    # with_kl passed, never omitted: an omitted argument is another numba
+    # signature (a second compilation).
     sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y, float(dof), 1.0,
-                                    forces)
+                                    forces, True)
     exact_repulsive(Y, Y, True, float(dof), forces, row_z)
     p = P.data[P.data > 0]
     return float(np.sum(p * np.log(p)) - sum_p_log_w + np.log(row_z.sum()))
@@ -479,7 +481,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         # KL of the returned embedding.
         repulsion = _Repulsion(method, self.dof, self.angle, n_threads)
         sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y,
-                                        float(self.dof), 1.0, attract)
+                                        float(self.dof), 1.0, attract, True)
         kl = float(sum_p_log_p - sum_p_log_w + np.log(repulsion(Y, repel)))
         if callbacks and not stop:
             for cb in callbacks:

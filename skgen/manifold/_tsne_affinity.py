@@ -10,16 +10,15 @@ Neighbours: the k = min(N - 1, 3 perplexity) nearest (van der Maaten 2014,
 No scikit-learn imports here.
 """
 
+import numba
 import numpy as np
 import scipy.sparse as sp
-from numba import prange
 
-from ..utils._numba import jit
+from ..utils._numba import jit, run_in_blocks
 
 __all__ = ["conditional_probabilities", "joint_probabilities"]
 
 
-@jit(parallel=True)
 def conditional_probabilities(sq_distances, target_entropy, tol, max_iter, out, betas):
     """Row-wise Gaussian conditionals with a given entropy, by binary search.
 
@@ -40,13 +39,22 @@ def conditional_probabilities(sq_distances, target_entropy, tol, max_iter, out, 
 
     Notes
     -----
+    Blocks of rows on numba's current number of threads
+    (``numba.get_num_threads``, set by ``utils._numba.numba_threads``).
     Distances are shifted by each row's minimum before exponentiating (the
     normalisation cancels the shift), so no row underflows to all zeros. A row
     whose distances are all equal cannot reach an entropy below log k and
     stays uniform.
     """
-    n, k = sq_distances.shape
-    for i in prange(n):
+    run_in_blocks(_conditional_block, sq_distances.shape[0], numba.get_num_threads(),
+                  sq_distances, target_entropy, tol, max_iter, out, betas)
+
+
+@jit
+def _conditional_block(sq_distances, target_entropy, tol, max_iter, out, betas, start,
+                       stop):
+    k = sq_distances.shape[1]
+    for i in range(start, stop):
         d = sq_distances[i]
         dmin = d.min()
         beta = 1.0

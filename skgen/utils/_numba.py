@@ -7,11 +7,12 @@ here: a kernel opts in only when its arithmetic has no NaN/inf guards.
 
 import contextlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
 __all__ = ["jit", "resolve_n_threads", "numba_threads", "single_threaded_blas",
-           "idle_cores", "blas_threads_for_load"]
+           "idle_cores", "blas_threads_for_load", "run_in_blocks"]
 
 
 def jit(*args, **kwargs):
@@ -186,3 +187,60 @@ def single_threaded_blas():
         Restores the previous limits on exit.
     """
     return _controller().limit(limits=1, user_api="blas")
+
+
+_POOLS = {}
+
+
+def _pool(n_threads):
+    """This process's thread pool of ``n_threads`` workers (made once).
+
+    Keyed by the process id too: a forked child inherits the parent's pool
+    object but none of its threads.
+    """
+    key = (os.getpid(), n_threads)
+    pool = _POOLS.get(key)
+    if pool is None:
+        pool = _POOLS[key] = ThreadPoolExecutor(n_threads, thread_name_prefix="skgen")
+    return pool
+
+
+def run_in_blocks(kernel, n_rows, n_threads, *args, blocks_per_thread=4):
+    """Run ``kernel(*args, start, stop)`` over blocks of rows on a thread pool.
+
+    The parallel loop of skgen's row-wise numba kernels: each kernel is a
+    serial, ``nogil`` function of a row range, and Python threads share the
+    blocks out. A ``parallel=True`` kernel would cost numba's parfor
+    compilation, 1-2 s per kernel on a user's first call (measured: sparse
+    coding's three kernels and LLE's two), for the same run time on these
+    coarse-grained loops.
+
+    Parameters
+    ----------
+    kernel : numba dispatcher
+        Compiled with ``nogil=True`` (``jit``'s default); its last two
+        arguments are the first row and one past the last.
+    n_rows : int
+        Rows to cover.
+    n_threads : int
+        Threads; 1 (or a single row) runs ``kernel(*args, 0, n_rows)`` in the
+        calling thread.
+    *args
+        The kernel's other arguments.
+    blocks_per_thread : int, default=4
+        Blocks of consecutive rows per thread (several balance uneven rows).
+
+    Raises
+    ------
+    Exception
+        Whatever a block raises, once every block has finished.
+    """
+    n_blocks = min(n_rows, max(1, n_threads) * blocks_per_thread)
+    if n_threads <= 1 or n_blocks <= 1:
+        kernel(*args, 0, n_rows)
+        return
+    pool = _pool(n_threads)
+    futures = [pool.submit(kernel, *args, b * n_rows // n_blocks,
+                           (b + 1) * n_rows // n_blocks) for b in range(n_blocks)]
+    for future in futures:
+        future.result()

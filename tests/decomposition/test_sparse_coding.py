@@ -493,11 +493,11 @@ def test_overflowing_input_raises_instead_of_hanging(scale, batch_size):
 
 def test_lars_kernel_terminates_on_nan_gram():
     """The kernel's own guard: a NaN Gram stops the path with a status, no hang."""
-    from skgen.decomposition._lars import STOP_NONFINITE, lars_gram_serial
+    from skgen.decomposition._lars import STOP_NONFINITE, lars_gram
 
     G = np.full((3, 3), np.nan)
     cov = np.ones((2, 3))
     codes = np.zeros((2, 3))
     status = np.zeros(2, dtype=np.int8)
-    lars_gram_serial(G, cov, 0.0, 1e-6, False, False, 3, 100, codes, status)
+    lars_gram(G, cov, 0.0, 1e-6, False, False, 3, 100, codes, status, 0, len(cov))
     assert set(status) <= {STOP_NONFINITE, 1}
