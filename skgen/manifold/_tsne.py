@@ -145,8 +145,6 @@ def kl_divergence(P, Y, dof=1.0):
     Y = np.ascontiguousarray(Y, dtype=np.float64)
     forces = np.empty_like(Y)
     row_z = np.empty(Y.shape[0])
-    # with_kl passed, never omitted: an omitted argument is another numba
-    # signature (a second compilation).
     sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y, float(dof), 1.0,
                                     forces, True)
     exact_repulsive(Y, Y, True, float(dof), forces, row_z)

@@ -21,10 +21,11 @@ RNA-seq data", Nature Methods 16, sec. "Online methods").
 Kernels are parallel over points. No scikit-learn imports here.
 """
 
+import numba
 import numpy as np
 from numba import prange
 
-from ..utils._numba import jit
+from ..utils._numba import jit, run_in_blocks
 
 __all__ = [
     "attractive_forces",
@@ -36,7 +37,6 @@ __all__ = [
 ]
 
 
-@jit(parallel=True)
 def attractive_forces(indptr, indices, data, Y, reference, dof, exaggeration, out,
                       with_kl=True):
     """Attractive part sum_j p_ij r_ij (y_i - y_j), over a CSR matrix P.
@@ -64,12 +64,24 @@ def attractive_forces(indptr, indices, data, Y, reference, dof, exaggeration, ou
     sum_p_log_w : float
         sum_ij p_ij log w_ij (unexaggerated), for the KL divergence; 0 when
         not ``with_kl``.
+
+    Notes
+    -----
+    Dispatches in Python to a 2-D kernel (coordinates in registers) or a
+    general one, so that a fit compiles only the one it uses (each parallel
+    kernel costs about a second of compilation on first use).
     """
+    kernel = _attractive_2d if Y.shape[1] == 2 else _attractive_nd
+    return kernel(indptr, indices, data, Y, reference, float(dof),
+                  float(exaggeration), out, bool(with_kl))
+
+
+@jit(parallel=True)
+def _attractive_nd(indptr, indices, data, Y, reference, dof, exaggeration, out,
+                   with_kl):
+    """attractive_forces for any number of components."""
     n, dim = Y.shape
     total = 0.0
-    if dim == 2:
-        return _attractive_2d(indptr, indices, data, Y, reference, dof, exaggeration,
-                              out, with_kl)
     for i in prange(n):
         acc = 0.0
         for c in range(dim):
@@ -250,8 +262,13 @@ def build_tree(Y, capacity):
     depth = np.zeros(capacity, dtype=np.int64)
     width = 0.0
     for c in range(dim):
-        lo = Y[:, c].min()
-        hi = Y[:, c].max()
+        # Loops, not .min()/.max(): numba's reductions over a strided column
+        # cost about a second of compilation together.
+        lo = Y[0, c]
+        hi = Y[0, c]
+        for p in range(1, n):
+            lo = min(lo, Y[p, c])
+            hi = max(hi, Y[p, c])
         centre[0, c] = 0.5 * (lo + hi)
         width = max(width, hi - lo)
     half[0] = 0.5 * width * (1.0 + 1e-9) + 1e-12
@@ -384,17 +401,25 @@ def bh_repulsive(Y, centre, half, com, count, child, dof, theta, out, row_z):
                              theta2, out[i], stack)
 
 
-@jit(parallel=True)
 def bh_repulsive_conditional(Y_new, centre, half, com, count, child, dof, theta,
                              out, row_z):
     """Barnes-Hut sums of new points against a tree of reference points.
 
     As :func:`bh_repulsive`, for points that are not in the tree (TSNE's
-    transform): nothing is excluded.
+    transform): nothing is excluded. Blocks of points on numba's current number
+    of threads (``utils._numba.run_in_blocks``: no parfor to compile).
     """
-    n, dim = Y_new.shape
+    run_in_blocks(_bh_conditional_block, Y_new.shape[0], numba.get_num_threads(),
+                  Y_new, centre, half, com, count, child, float(dof), float(theta), out,
+                  row_z, blocks_per_thread=1)
+
+
+@jit
+def _bh_conditional_block(Y_new, centre, half, com, count, child, dof, theta, out,
+                          row_z, start, stop):
+    dim = Y_new.shape[1]
     theta2 = theta * theta
-    for i in prange(n):
+    for i in range(start, stop):
         stack = np.empty(_MAX_DEPTH * (1 << dim) + 8, dtype=np.int64)
         row_z[i] = _bh_point(Y_new[i], False, centre, half, com, count, child, dof,
                              theta2, out[i], stack)
