@@ -78,11 +78,16 @@ def to_markdown(rows, machine, seconds, quick, descriptions=None):
 
 
 def _scale_section(out):
-    """bench_scale.py's figures (run on their own: they need a 10 GB array)."""
+    """bench_scale.py's figures (run on their own: they need a 10 GB array), then
+    the hand-written profile notes kept beside this file (tsne_profile.md)."""
     from benchmarks.bench_scale import markdown
 
     section = markdown(Path(out) / "scale_results.jsonl")
-    return "\n" + section if section else ""
+    text = "\n" + section if section else ""
+    notes = Path(__file__).parent / "tsne_profile.md"
+    if notes.exists():
+        text += "\n" + notes.read_text()
+    return text
 
 
 def main(argv=None):

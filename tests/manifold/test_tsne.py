@@ -183,45 +183,33 @@ def digits_P(digits):
     return TSNE(method="barnes_hut", max_iter=1, random_state=0).fit(X).affinities_
 
 
-@pytest.mark.parametrize("method,dim,angle", [
-    ("barnes_hut", 1, 0.25), ("barnes_hut", 2, 0.25), ("barnes_hut", 3, 0.25),
-    ("fft", 1, None), ("fft", 2, None)])
+def _gradient_error(P, Y, method, angle, exaggeration=1.0):
+    """Relative error of the whole gradient (exaggerated attraction - repulsion)
+    against the exact one; the FFT grid is the exaggerated phase's when
+    exaggeration > 1, as in fit."""
+    a = np.empty_like(Y)
+    attractive_forces(P.indptr, P.indices, P.data, Y, Y, 1.0, exaggeration, a)
+    grads = {}
+    for m in ("exact", method):
+        r = np.empty_like(Y)
+        z = _Repulsion(m, 1.0, angle or 0.5, 2, exaggerated=exaggeration > 1)(Y, r)
+        grads[m] = a - r / z
+    return np.linalg.norm(grads[method] - grads["exact"]) / np.linalg.norm(grads["exact"])
+
+
+@pytest.mark.parametrize("method,dim,angle,exaggeration", [
+    ("barnes_hut", 1, 0.25, 1.0), ("barnes_hut", 2, 0.25, 1.0), ("barnes_hut", 3, 0.25, 1.0),
+    ("fft", 1, None, 1.0), ("fft", 2, None, 1.0),
+    # The coarser grid of early exaggeration, with the attraction times 12.
+    ("fft", 1, None, 12.0), ("fft", 2, None, 12.0)])
 @pytest.mark.parametrize("spread", [1.0, 3.0])
 def test_approximate_gradients_within_one_percent_of_exact(digits_P, method, dim,
-                                                           angle, spread):
+                                                           angle, exaggeration, spread):
     # 1000 points laid out at random (away from equilibrium, where attraction
     # and repulsion cancel and any relative error is ill-defined).
     rng = np.random.RandomState(dim)
     Y = rng.randn(1000, dim) * spread
-    P = digits_P
-    a = np.empty_like(Y)
-    attractive_forces(P.indptr, P.indices, P.data, Y, Y, 1.0, 1.0, a)
-    grads = {}
-    for m in ("exact", method):
-        r = np.empty_like(Y)
-        z = _Repulsion(m, 1.0, angle or 0.5, 2)(Y, r)
-        grads[m] = a - r / z
-    err = np.linalg.norm(grads[method] - grads["exact"]) / np.linalg.norm(grads["exact"])
-    assert err < 0.01
-
-
-@pytest.mark.parametrize("dim", [1, 2])
-@pytest.mark.parametrize("spread", [1.0, 3.0])
-def test_exaggerated_fft_grid_gradient_within_one_percent(digits_P, dim, spread):
-    # The coarser grid of early exaggeration: the whole gradient (12 x
-    # attraction - repulsion) stays within 1% of the exact one.
-    rng = np.random.RandomState(dim)
-    Y = rng.randn(1000, dim) * spread
-    P = digits_P
-    a = np.empty_like(Y)
-    attractive_forces(P.indptr, P.indices, P.data, Y, Y, 1.0, 12.0, a)
-    grads = {}
-    for m in ("exact", "fft"):
-        r = np.empty_like(Y)
-        z = _Repulsion(m, 1.0, 0.5, 2, exaggerated=True)(Y, r)
-        grads[m] = a - r / z
-    err = np.linalg.norm(grads["fft"] - grads["exact"]) / np.linalg.norm(grads["exact"])
-    assert err < 0.01
+    assert _gradient_error(digits_P, Y, method, angle, exaggeration) < 0.01
 
 
 def test_barnes_hut_excludes_the_point_and_counts_duplicates():
