@@ -501,3 +501,22 @@ def test_lars_kernel_terminates_on_nan_gram():
     status = np.zeros(2, dtype=np.int8)
     lars_gram(G, cov, 0.0, 1e-6, False, False, 3, 100, codes, status, 0, len(cov))
     assert set(status) <= {STOP_NONFINITE, 1}
+
+
+@pytest.mark.parametrize("n,p", [(1, 0), (2, 0), (2, 1), (6, 0), (6, 3), (6, 5)])
+def test_cholesky_delete_matches_numpy(n, p):
+    """The LARS drop's downdate equals NumPy's Cholesky of the reduced matrix."""
+    from skgen.decomposition._lars import _cholesky_delete
+
+    rng = np.random.RandomState(n + p)
+    A = rng.randn(n, n + 3)
+    G = A @ A.T
+    L = np.zeros((n + 2, n + 2))
+    L[:n, :n] = np.linalg.cholesky(G)
+    _cholesky_delete(L, n, p)
+    keep = np.delete(np.arange(n), p)
+    if n > 1:
+        np.testing.assert_allclose(L[:n - 1, :n - 1],
+                                   np.linalg.cholesky(G[np.ix_(keep, keep)]),
+                                   rtol=1e-10, atol=1e-12)
+    assert not L[n - 1:, :].any() and not L[:, n - 1:].any()
