@@ -29,11 +29,17 @@ _TINY32 = float(np.finfo(np.float32).tiny)
 _EPS = float(np.finfo(np.float64).eps)
 
 
-@jit
+# Reassociation only (no NaN/inf assumptions, which the callers' guards rely
+# on): lets LLVM vectorise the triangular solves' dot products, which otherwise
+# wait on one add after another.
+_SOLVE_FASTMATH = {"reassoc", "contract"}
+
+
+@jit(fastmath=_SOLVE_FASTMATH)
 def _cholesky_append(G, idx, n_active, j, L, work):
     """Row ``n_active`` of the Cholesky factor of G[I + j, I + j]; returns pivot."""
     for a in range(n_active):
-        s = G[idx[a], j]
+        s = G[j, idx[a]]  # G is symmetric: read along row j
         for b in range(a):
             s -= L[a, b] * work[b]
         work[a] = s / L[a, a]
@@ -76,7 +82,7 @@ def _cholesky_delete(L, n, p):
         L[j, n - 1] = 0.0
 
 
-@jit
+@jit(fastmath=_SOLVE_FASTMATH)
 def _solve_llt(L, n, rhs, out, work):
     """out = (L L^T)^-1 rhs for the leading n x n block of lower-triangular L."""
     for a in range(n):
@@ -84,11 +90,15 @@ def _solve_llt(L, n, rhs, out, work):
         for b in range(a):
             s -= L[a, b] * work[b]
         work[a] = s / L[a, a]
+    # L^T out = work, column by column of L^T (rows of L): contiguous reads,
+    # where the row-oriented solve strides down L's columns.
+    for a in range(n):
+        out[a] = work[a]
     for a in range(n - 1, -1, -1):
-        s = work[a]
-        for b in range(a + 1, n):
-            s -= L[b, a] * out[b]
-        out[a] = s / L[a, a]
+        v = out[a] / L[a, a]
+        out[a] = v
+        for b in range(a):
+            out[b] -= L[a, b] * v
 
 
 @jit
