@@ -193,16 +193,25 @@ def _lars_one(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter,
             for j in range(K):
                 corr[j] += G[row, j] * w
         gamma = C / AA
+        # gamma = min of the positive (C -+ c_j) / (AA -+ corr_j) (eq. 2.13),
+        # compared by multiplying (a division only for a new minimum: most
+        # candidates lose, and a division costs several multiplications).
         for j in range(K):
             if active[j] or skipped[j]:
                 continue
-            g1 = (C - c[j]) / (AA - corr[j] + _TINY32)
-            if g1 > 0 and g1 < gamma:
-                gamma = g1
+            num = C - c[j]
+            den = AA - corr[j] + _TINY32
+            if (num < gamma * den) if den > 0.0 else (num > gamma * den):
+                g1 = num / den
+                if g1 > 0 and g1 < gamma:
+                    gamma = g1
             if not positive:
-                g2 = (C + c[j]) / (AA + corr[j] + _TINY32)
-                if g2 > 0 and g2 < gamma:
-                    gamma = g2
+                num = C + c[j]
+                den = AA + corr[j] + _TINY32
+                if (num < gamma * den) if den > 0.0 else (num > gamma * den):
+                    g2 = num / den
+                    if g2 > 0 and g2 < gamma:
+                        gamma = g2
         drop = False
         drop_pos = -1
         if lasso:
