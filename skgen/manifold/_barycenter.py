@@ -64,7 +64,16 @@ def _weights_one(x, Y, nbrs, reg, out):
     for a in range(k):
         for f in range(d):
             Z[a, f] = Y[nbrs[a], f] - x[f]
-    C = Z @ Z.T
+    # Loops, not Z @ Z.T: numba's BLAS binding cost 0.9 s of LLE's first-use
+    # compilation, and C is k x k (a few dozen).
+    C = np.empty((k, k), dtype=Y.dtype)
+    for a in range(k):
+        for b in range(a + 1):
+            s = 0.0
+            for f in range(d):
+                s += Z[a, f] * Z[b, f]
+            C[a, b] = s
+            C[b, a] = s
     trace = 0.0
     for a in range(k):
         trace += C[a, a]
@@ -77,7 +86,9 @@ def _weights_one(x, Y, nbrs, reg, out):
         C[a, a] += R
     w = np.empty(k, dtype=Y.dtype)
     _solve_spd_ones(C, w)
-    total = w.sum()
+    total = 0.0
+    for a in range(k):
+        total += w[a]
     for a in range(k):
         out[a] = w[a] / total
 
