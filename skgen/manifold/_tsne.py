@@ -56,6 +56,12 @@ APPROX_NEIGHBORS_ABOVE = 100_000
 # final embedding is unchanged (10000 blobs: exact KL 2.7485 vs 2.7499).
 FFT_MIN_BOXES = 50
 FFT_MIN_BOXES_EXAGGERATED = 25
+# From this many points the optimisation works on the points sorted along a
+# Morton (Z-order) curve of the embedding, re-sorted at each phase's start, so
+# that each point's neighbours in P sit near it in memory. Measured, attractive
+# sum over 1,000,000 points: 0.42 s per call in random order, 0.07 s sorted (a
+# 16 MB embedding does not stay in cache); 70000 points: no difference.
+REORDER_ABOVE = 100_000
 MAX_STEP_NORM = 5.0
 MIN_GAIN = 0.01
 # openTSNE's momentum in both phases. van der Maaten's 0.5 during early
@@ -121,6 +127,61 @@ class _Repulsion:
         else:
             bh_repulsive(Y, *_tree(Y), self.dof, self.angle, out, row_z)
         return row_z.sum()
+
+
+def _morton_order(Y):
+    """Rows of Y (n, d <= 3) in the order of a Morton (Z-order) curve."""
+    n, d = Y.shape
+    if d == 1:
+        return np.argsort(Y[:, 0], kind="stable")
+    bits = 21 if d == 2 else 10  # codes fit in 42 / 30 bits
+    lo = Y.min(axis=0)
+    span = float(np.max(Y.max(axis=0) - lo))
+    scale = (2 ** bits - 1) / span if span > 0 else 0.0
+    q = ((Y - lo) * scale).astype(np.uint64)
+    code = np.zeros(n, dtype=np.uint64)
+    for b in range(bits):
+        for c in range(d):
+            code |= ((q[:, c] >> np.uint64(b)) & np.uint64(1)) << np.uint64(d * b + c)
+    return np.argsort(code, kind="stable")
+
+
+class _WorkingOrder:
+    """The points' order during the optimisation, and P in that order.
+
+    Above ``REORDER_ABOVE`` points, :meth:`sort` puts the points (and P's rows
+    and columns) along a Morton curve of the current embedding; ``perm[p]`` is
+    the original index of the point at position p. Below, the order stays.
+    """
+
+    def __init__(self, P):
+        self.n = P.shape[0]
+        self.csr = (P.indptr, P.indices, P.data)
+        self.perm = None
+
+    def sort(self, Y, *others):
+        """Reorder Y (by its own Morton order), ``others`` and P, in place."""
+        if self.n < REORDER_ABOVE or Y.shape[1] > 3:
+            return
+        order = _morton_order(Y)
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(self.n)
+        indptr, indices, data = self.csr
+        rows = sp.csr_matrix((data, indices, indptr), shape=(self.n, self.n),
+                             copy=False)[order]
+        # Same index dtype as before: another dtype would be another numba type.
+        self.csr = (rows.indptr, inverse[rows.indices].astype(indices.dtype), rows.data)
+        for a in (Y, *others):
+            a[:] = a[order]
+        self.perm = order if self.perm is None else self.perm[order]
+
+    def original(self, Y):
+        """Y (in the working order) in the original order of the points."""
+        if self.perm is None:
+            return Y
+        out = np.empty_like(Y)
+        out[self.perm] = Y
+        return out
 
 
 def kl_divergence(P, Y, dof=1.0):
@@ -235,8 +296,10 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         distances for 'exact'), 'affinities' (perplexity calibration and
         symmetrisation of P), and, summed over iterations, 'attractive' (the
         sum over P), 'repulsive' (exact, Barnes-Hut or FFT) and 'update'
-        (gradient, gains, momentum step). The final KL evaluation is not
-        included.
+        (gradient, gains, momentum step; from 100000 points also the
+        re-sorting of the points along a Morton curve of the embedding at each
+        phase's start, which keeps each point's neighbours near it in memory).
+        The final KL evaluation is not included.
     n_features_in_ : int
 
     Raises
@@ -433,9 +496,16 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         it = 0
         stop = False
         timings = dict.fromkeys(("attractive", "repulsive", "update"), 0.0)
+        order = _WorkingOrder(P)
+        indptr, indices, data = order.csr
         bar = progress_bar(total=self.max_iter, desc="TSNE", disable=not self.verbose)
         try:
             for exaggeration, n_steps, momentum in phases:
+                if n_steps:
+                    tic = perf_counter()
+                    order.sort(Y, update, gains)
+                    indptr, indices, data = order.csr
+                    timings["update"] += perf_counter() - tic
                 repulsion = _Repulsion(method, self.dof, self.angle, n_threads,
                                        exaggerated=exaggeration > 1.0)
                 if self.learning_rate == "auto":
@@ -447,7 +517,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                     # (and call back) with the embedding it belongs to.
                     report = it > 0 and it % REPORT_EVERY == 0
                     tic = perf_counter()
-                    sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y,
+                    sum_p_log_w = attractive_forces(indptr, indices, data, Y, Y,
                                                     float(self.dof), exaggeration,
                                                     attract, report)
                     toc = perf_counter()
@@ -458,7 +528,8 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                     if report:
                         kl = sum_p_log_p - sum_p_log_w + np.log(z)
                         bar.set_postfix(kl=f"{kl:.4f}")
-                        if callbacks and any(bool(cb(it, kl, Y)) for cb in callbacks):
+                        if callbacks and any(bool(cb(it, kl, order.original(Y)))
+                                             for cb in callbacks):
                             stop = True
                             break
                     grad = attract - repel / z
@@ -478,9 +549,10 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
             )
         # KL of the returned embedding.
         repulsion = _Repulsion(method, self.dof, self.angle, n_threads)
-        sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y,
-                                        float(self.dof), 1.0, attract, True)
+        sum_p_log_w = attractive_forces(indptr, indices, data, Y, Y, float(self.dof),
+                                        1.0, attract, True)
         kl = float(sum_p_log_p - sum_p_log_w + np.log(repulsion(Y, repel)))
+        Y = order.original(Y)
         if callbacks and not stop:
             for cb in callbacks:
                 cb(it, kl, Y)

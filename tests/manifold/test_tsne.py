@@ -13,7 +13,8 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from skgen import TSNE
 from skgen.manifold import kl_divergence
-from skgen.manifold._tsne import _Repulsion, _tree
+from skgen.manifold import _tsne as tsne_module
+from skgen.manifold._tsne import _morton_order, _Repulsion, _tree
 from skgen.manifold._tsne_affinity import (conditional_probabilities,
                                            joint_probabilities)
 from skgen.manifold._tsne_gradients import (attractive_forces, bh_repulsive, build_tree,
@@ -263,6 +264,42 @@ def test_embedding_independent_of_thread_count(digits, method):
     a = TSNE(method=method, random_state=0, max_iter=60, n_jobs=1).fit(X)
     b = TSNE(method=method, random_state=0, max_iter=60, n_jobs=2).fit(X)
     np.testing.assert_array_equal(a.embedding_, b.embedding_)
+
+
+def test_morton_order_is_the_z_curve():
+    # A 4 x 4 grid: x bits interleaved below y bits (x in bit 0).
+    xs, ys = np.meshgrid(np.arange(4.0), np.arange(4.0))
+    Y = np.column_stack([xs.ravel(), ys.ravel()])
+    order = _morton_order(Y[::-1].copy())
+    got = Y[::-1][order]
+    expected = [(0, 0), (1, 0), (0, 1), (1, 1), (2, 0), (3, 0), (2, 1), (3, 1),
+                (0, 2), (1, 2), (0, 3), (1, 3), (2, 2), (3, 2), (2, 3), (3, 3)]
+    np.testing.assert_array_equal(got, np.array(expected, dtype=float))
+    for d in (1, 3):
+        Z = np.random.RandomState(d).randn(50, d)
+        assert sorted(_morton_order(Z)) == list(range(50))
+
+
+@pytest.mark.parametrize("method", ["barnes_hut", "fft"])
+def test_working_order_is_invisible(digits, monkeypatch, method):
+    # Points re-sorted along a Morton curve (as above 100000 points): the
+    # result, callbacks and affinities_ come in the caller's order.
+    X = digits[0][:600]
+    plain = TSNE(method=method, random_state=0).fit(X)
+    monkeypatch.setattr(tsne_module, "REORDER_ABOVE", 1)
+    seen = []
+    sorted_ = TSNE(method=method, random_state=0,
+                   callbacks=lambda it, kl, E: seen.append(E.copy())).fit(X)
+    np.testing.assert_array_equal(seen[-1], sorted_.embedding_)
+    assert (sorted_.affinities_ != plain.affinities_).nnz == 0
+    # Same optimisation up to summation order (which t-SNE's chaotic descent
+    # amplifies): the same KL within 2%, the same neighbourhoods; a misplaced
+    # point would be far off.
+    assert sorted_.kl_divergence_ == pytest.approx(plain.kl_divergence_, rel=0.02)
+    exact = kl_divergence(plain.affinities_, sorted_.embedding_)
+    assert exact == pytest.approx(kl_divergence(plain.affinities_, plain.embedding_),
+                                  rel=0.02)
+    assert trustworthiness(X, sorted_.embedding_, n_neighbors=10) > 0.97
 
 
 def test_pca_init_scaled_and_array_init_used(digits):
