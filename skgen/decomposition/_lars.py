@@ -213,7 +213,8 @@ def _lars_one(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter,
                     if g2 > 0 and g2 < gamma:
                         gamma = g2
         drop = False
-        drop_pos = -1
+        # Not the literal -1: numba would compile _cholesky_delete for it too.
+        drop_pos = K
         if lasso:
             z_min = np.inf
             for a in range(n_active):
