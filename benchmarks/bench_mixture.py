@@ -171,6 +171,23 @@ def bench_bernoulli(quick=False, data_home=None):
     return rows
 
 
+def _whole_fit_row(size, ours, baseline, fit_baseline, quick, our_score, baseline_score,
+                   baseline_n_iter):
+    """One row of bench_whole_fit: ours and a baseline fitted alternately."""
+    seconds, fitted = time_alternating({"ours": ours, baseline: quiet(fit_baseline)},
+                                       repeats=1 if quick else 2)
+    return dict(
+        benchmark="Whole fit() with default initialisation", size=size,
+        ours_s=seconds["ours"], baseline=baseline, baseline_s=seconds[baseline],
+        speedup=seconds[baseline] / seconds["ours"],
+        quality="held-out log-likelihood (nats/sample)",
+        ours_quality=our_score(fitted["ours"]),
+        baseline_quality=baseline_score(fitted[baseline]),
+        ours_n_iter=fitted["ours"].n_iter_,
+        baseline_n_iter=baseline_n_iter(fitted[baseline]),
+    )
+
+
 def bench_whole_fit(quick=False, data_home=None):
     """Whole fit() as a user times it, DEFAULT initialisation (init_params='kmeans'
     for ours and scikit-learn's, StepMix's own). BernoulliMixture vs StepMix on
@@ -199,40 +216,21 @@ def bench_whole_fit(quick=False, data_home=None):
         have_stepmix = False
     if X is not None and have_stepmix:
         n_iter = 3 if quick else 10
-        candidates = {
-            "ours": lambda: BernoulliMixture(20, max_iter=n_iter, tol=0,
-                                             random_state=0).fit(X),
-            "StepMix": quiet(lambda: _stepmix(20, n_iter).fit(X)),
-        }
-        seconds, fitted = time_alternating(candidates, repeats=1 if quick else 2)
-        rows.append(dict(
-            benchmark="Whole fit() with default initialisation",
-            size=f"BernoulliMixture, binarized MNIST {n_bern}x784, K=20, {n_iter} iterations",
-            ours_s=seconds["ours"], baseline="StepMix", baseline_s=seconds["StepMix"],
-            speedup=seconds["StepMix"] / seconds["ours"],
-            quality="held-out log-likelihood (nats/sample)",
-            ours_quality=float(np.mean(fitted["ours"].score_samples(X_test))),
-            baseline_quality=float(fitted["StepMix"].score(X_test)),
-            ours_n_iter=fitted["ours"].n_iter_, baseline_n_iter=n_iter,
-        ))
+        rows.append(_whole_fit_row(
+            f"BernoulliMixture, binarized MNIST {n_bern}x784, K=20, {n_iter} iterations",
+            lambda: BernoulliMixture(20, max_iter=n_iter, tol=0, random_state=0).fit(X),
+            "StepMix", lambda: _stepmix(20, n_iter).fit(X), quick,
+            lambda m: float(np.mean(m.score_samples(X_test))),
+            lambda m: float(m.score(X_test)), lambda m: n_iter))
     n_gmm = 10_000 if quick else 100_000
     Xg, _ = make_blobs(n_gmm + n_gmm // 5, n_features=50, centers=20, random_state=0)
     Xg, Xg_test = Xg[:n_gmm], Xg[n_gmm:]
-    candidates = {
-        "ours": lambda: GaussianMixtureEM(20, random_state=0).fit(Xg),
-        "sklearn": quiet(lambda: GaussianMixture(20, random_state=0).fit(Xg)),
-    }
-    seconds, fitted = time_alternating(candidates, repeats=1 if quick else 2)
-    rows.append(dict(
-        benchmark="Whole fit() with default initialisation",
-        size=f"GaussianMixtureEM, make_blobs {n_gmm}x50, 20 centres, K=20, defaults",
-        ours_s=seconds["ours"], baseline="sklearn", baseline_s=seconds["sklearn"],
-        speedup=seconds["sklearn"] / seconds["ours"],
-        quality="held-out log-likelihood (nats/sample)",
-        ours_quality=float(fitted["ours"].score(Xg_test)),
-        baseline_quality=float(fitted["sklearn"].score(Xg_test)),
-        ours_n_iter=fitted["ours"].n_iter_, baseline_n_iter=fitted["sklearn"].n_iter_,
-    ))
+    rows.append(_whole_fit_row(
+        f"GaussianMixtureEM, make_blobs {n_gmm}x50, 20 centres, K=20, defaults",
+        lambda: GaussianMixtureEM(20, random_state=0).fit(Xg),
+        "sklearn", lambda: GaussianMixture(20, random_state=0).fit(Xg), quick,
+        lambda m: float(m.score(Xg_test)), lambda m: float(m.score(Xg_test)),
+        lambda m: m.n_iter_))
     return rows
 
 

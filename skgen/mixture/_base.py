@@ -29,7 +29,6 @@ section 9.2-9.4.
 
 import warnings
 from abc import ABCMeta, abstractmethod
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from numbers import Integral, Real
 from time import perf_counter
@@ -71,7 +70,8 @@ from ..utils._dask import (
     take_rows,
 )
 from ..utils._moments import tree_reduce
-from ..utils._numba import blas_threads_for_load, jit, resolve_n_threads, single_threaded_blas
+from ..utils._numba import (blas_threads_for_load, jit, resolve_n_threads, run_in_blocks,
+                            single_threaded_blas)
 
 __all__ = ["BaseMixture"]
 
@@ -404,14 +404,13 @@ class BaseMixture(
         n_threads = min(resolve_n_threads(None), X.shape[0] // _THREAD_ROWS)
         if n_threads < 2:
             return func(*args, X, weights, None)
-        bounds = np.linspace(0, X.shape[0], n_threads + 1).astype(int)
-        blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-        with single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
-            parts = list(pool.map(
-                lambda rows: func(*args, X[rows], None if weights is None else weights[rows],
-                                  None),
-                blocks,
-            ))
+
+        def block(start, stop):
+            rows = slice(start, stop)
+            return func(*args, X[rows], None if weights is None else weights[rows], None)
+
+        with single_threaded_blas():
+            parts = run_in_blocks(block, X.shape[0], n_threads, blocks_per_thread=1)
         return tree_reduce(parts, merge)
 
     def _statistics_pass(self, func, X, weights, *args):

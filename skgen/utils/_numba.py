@@ -7,7 +7,7 @@ here: a kernel opts in only when its arithmetic has no NaN/inf guards.
 
 import contextlib
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numba
 
@@ -208,17 +208,18 @@ def _pool(n_threads):
 def run_in_blocks(kernel, n_rows, n_threads, *args, blocks_per_thread=4):
     """Run ``kernel(*args, start, stop)`` over blocks of rows on a thread pool.
 
-    The parallel loop of skgen's row-wise numba kernels: each kernel is a
-    serial, ``nogil`` function of a row range, and Python threads share the
-    blocks out. A ``parallel=True`` kernel would cost numba's parfor
-    compilation, 1-2 s per kernel on a user's first call (measured: sparse
-    coding's three kernels and LLE's two), for the same run time on these
-    coarse-grained loops.
+    The parallel loop of skgen's row-wise work: numba kernels that are serial,
+    ``nogil`` functions of a row range (a ``parallel=True`` kernel would cost
+    numba's parfor compilation, 1-2 s per kernel on a user's first call;
+    measured: sparse coding's three kernels and LLE's two), and the mixtures'
+    in-memory EM passes (NumPy and single-threaded BLAS per block). Python
+    threads of one pool per process share the blocks out.
 
     Parameters
     ----------
-    kernel : numba dispatcher
-        Compiled with ``nogil=True`` (``jit``'s default); its last two
+    kernel : callable
+        A numba dispatcher compiled with ``nogil=True`` (``jit``'s default), or
+        any callable that releases the GIL in its heavy work; its last two
         arguments are the first row and one past the last.
     n_rows : int
         Rows to cover.
@@ -230,17 +231,23 @@ def run_in_blocks(kernel, n_rows, n_threads, *args, blocks_per_thread=4):
     blocks_per_thread : int, default=4
         Blocks of consecutive rows per thread (several balance uneven rows).
 
+    Returns
+    -------
+    results : list
+        ``kernel``'s return value for each block, in row order (one entry when
+        run in the calling thread).
+
     Raises
     ------
     Exception
-        Whatever a block raises, once every block has finished.
+        The first block's exception (in row order), once every block has
+        finished.
     """
     n_blocks = min(n_rows, max(1, n_threads) * blocks_per_thread)
     if n_threads <= 1 or n_blocks <= 1:
-        kernel(*args, 0, n_rows)
-        return
+        return [kernel(*args, 0, n_rows)]
     pool = _pool(n_threads)
     futures = [pool.submit(kernel, *args, b * n_rows // n_blocks,
                            (b + 1) * n_rows // n_blocks) for b in range(n_blocks)]
-    for future in futures:
-        future.result()
+    wait(futures)
+    return [future.result() for future in futures]

@@ -275,9 +275,14 @@ def test_morton_order_is_the_z_curve():
     expected = [(0, 0), (1, 0), (0, 1), (1, 1), (2, 0), (3, 0), (2, 1), (3, 1),
                 (0, 2), (1, 2), (0, 3), (1, 3), (2, 2), (3, 2), (2, 3), (3, 3)]
     np.testing.assert_array_equal(got, np.array(expected, dtype=float))
-    for d in (1, 3):
-        Z = np.random.RandomState(d).randn(50, d)
-        assert sorted(_morton_order(Z)) == list(range(50))
+    for d in (1, 2, 3):
+        for seed in range(3):
+            Z = np.random.RandomState(seed).randn(50, d)
+            assert sorted(_morton_order(Z)) == list(range(50))
+            assert sorted(_morton_order(Z.astype(np.float32))) == list(range(50))
+        # Degenerate: every point in one place (zero span), and duplicates.
+        np.testing.assert_array_equal(_morton_order(np.ones((7, d))), np.arange(7))
+        assert sorted(_morton_order(np.repeat(Z[:5], 3, axis=0))) == list(range(15))
 
 
 @pytest.mark.parametrize("method", ["barnes_hut", "fft"])
