@@ -6,7 +6,7 @@ are imported lazily (through ``__getattr__``), so ``import skgen`` never loads J
 
 import importlib
 
-from .decomposition import PCA, DictionaryLearning, SparseCoder
+from .decomposition import PCA, DictionaryLearning, MiniBatchDictionaryLearning, SparseCoder
 from .manifold import LLE, TSNE
 from .mixture import BernoulliMixture, GaussianMixtureEM
 
@@ -19,6 +19,7 @@ ESTIMATORS = [
     "PCA",
     "SparseCoder",
     "DictionaryLearning",
+    "MiniBatchDictionaryLearning",
     "LLE",
     "TSNE",
     "DenoisingAE",

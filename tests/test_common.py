@@ -114,6 +114,7 @@ GRID = {
     "SparseCoder": {"transform_algorithm": ["lasso_lars"],
                     "transform_alpha": [0.05, 0.5]},
     "DictionaryLearning": {"n_components": [8, 16], "max_iter": [5]},
+    "MiniBatchDictionaryLearning": {"n_components": [8, 16], "max_iter": [5]},
     "VAE": {"n_components": [2, 4], "max_iter": [3]},
     "DenoisingAE": {"n_components": [4, 8], "max_iter": [3]},
     "LLE": {"n_neighbors": [8, 16]},

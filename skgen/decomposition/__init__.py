@@ -2,8 +2,11 @@
 dictionary learning."""
 
 from ._pca import PCA
-from ._dict_learning import DictionaryLearning
+from ._dict_learning import DictionaryLearning, MiniBatchDictionaryLearning
 from ._sparse_coding import SparseCoder
 from ._sparse_encode import sparse_encode
 
-__all__ = ["PCA", "SparseCoder", "DictionaryLearning", "sparse_encode"]
+__all__ = [
+    "PCA", "SparseCoder", "DictionaryLearning", "MiniBatchDictionaryLearning",
+    "sparse_encode",
+]

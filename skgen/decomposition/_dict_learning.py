@@ -28,10 +28,15 @@ from ..utils._dask import (
     prefetched,
     take_rows,
 )
-from ._sparse_coding import _TRANSFORM_CONSTRAINTS, _BaseSparseCoding
+from ._sparse_coding import (
+    _TRANSFORM_CONSTRAINTS,
+    _add_sums,
+    _BaseSparseCoding,
+    _residual_sums,
+)
 from ._sparse_encode import _objective, check_dictionary, sparse_encode
 
-__all__ = ["DictionaryLearning"]
+__all__ = ["DictionaryLearning", "MiniBatchDictionaryLearning"]
 
 
 # Rows sampled from a dask array for the initial (randomized SVD) dictionary.
@@ -166,7 +171,10 @@ class DictionaryLearning(_BaseSparseCoding, BaseEstimator):
     tol : float, default=1e-8
         Batch: stop when the objective decreases by less than ``tol`` times
         itself. Online: stop when the dictionary moves by less than ``tol``
-        (Frobenius norm of the change per atom) in a step.
+        (Frobenius norm of the change divided by the number of atoms) in a
+        step, after the first min(100, n_samples / batch_size) steps, as
+        scikit-learn's MiniBatchDictionaryLearning (whose default is 1e-3, see
+        :class:`MiniBatchDictionaryLearning`).
     fit_algorithm : {'lars', 'cd'}, default='lars'
         Lasso solver used while learning ('lasso_lars' or 'lasso_cd').
     transform_algorithm, transform_n_nonzero_coefs, transform_alpha, \
@@ -195,6 +203,16 @@ split_sign, positive_code, transform_max_iter
         size.
     shuffle : bool, default=True
         Online learning: shuffle the samples before cycling over them.
+    callback : callable or None, default=None
+        Called as ``callback(locals())`` after each batch iteration, or after
+        each mini-batch step in online learning (scikit-learn's convention).
+    max_no_improvement : int or None, default=10
+        Online learning: stop after this many consecutive mini-batch steps
+        without a new minimum of the exponentially weighted average of the
+        mean batch cost (weight batch_size / (n_samples + 1), the first
+        min(100, n_samples / batch_size) steps ignored): scikit-learn's
+        MiniBatchDictionaryLearning rule, so that the same arguments stop at
+        the same step. None: no such stop. Unused by batch learning.
 
     Attributes
     ----------
@@ -205,9 +223,11 @@ split_sign, positive_code, transform_max_iter
         (squared units of X); for online learning the sum over the epoch of the
         mini-batch objectives at the codes computed during the epoch.
     n_iter_ : int
-        Iterations run (epochs for online learning).
+        Iterations run (online learning: epochs begun, ceil(n_steps_ /
+        steps per epoch), as scikit-learn).
     n_steps_ : int
-        Mini-batch steps (online learning; equals ``n_iter_`` for batch).
+        Mini-batch steps (online learning and ``partial_fit``; equals
+        ``n_iter_`` for batch).
     code_scale_ : ndarray of shape (n_components,)
         Laplace scale of each atom's codes on the training data (for ``sample``).
     noise_variance_ : float
@@ -247,6 +267,8 @@ split_sign, positive_code, transform_max_iter
         "positive_dict": ["boolean"],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "shuffle": ["boolean"],
+        "callback": [None, callable],
+        "max_no_improvement": [Interval(numbers.Integral, 0, None, closed="left"), None],
     }
 
     def __init__(
@@ -271,6 +293,8 @@ split_sign, positive_code, transform_max_iter
         transform_max_iter=1000,
         batch_size=None,
         shuffle=True,
+        callback=None,
+        max_no_improvement=10,
     ):
         self.n_components = n_components
         self.alpha = alpha
@@ -291,6 +315,8 @@ split_sign, positive_code, transform_max_iter
         self.transform_max_iter = transform_max_iter
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.callback = callback
+        self.max_no_improvement = max_no_improvement
 
     def _get_dictionary(self):
         check_is_fitted(self)
@@ -301,6 +327,7 @@ split_sign, positive_code, transform_max_iter
             X, D, algorithm="lasso_lars" if self.fit_algorithm == "lars" else "lasso_cd",
             alpha=self.alpha, max_iter=self.transform_max_iter,
             positive=self.positive_code, init=init, n_jobs=self.n_jobs,
+            check_input=False,
         )
 
     def _initial_dictionary(self, X, k, rng, exact):
@@ -352,7 +379,9 @@ split_sign, positive_code, transform_max_iter
         ------
         ValueError
             On NaN/inf, invalid parameters, or ``dict_init`` / ``code_init`` of
-            the wrong shape or with a zero atom.
+            the wrong shape or with a zero atom. The transform parameters
+            (e.g. ``positive_code`` with 'omp') are checked by ``transform``,
+            as scikit-learn does.
 
         Warns
         -----
@@ -370,7 +399,6 @@ split_sign, positive_code, transform_max_iter
         else:
             X = check_X(self, X, reset=True, ensure_min_samples=2)
         k = X.shape[1] if self.n_components is None else self.n_components
-        self._check_transform_params(k, X.shape[1])
         rng = check_random_state(self.random_state)
         if self.batch_size is None:
             D, code = self._fit_batch(X, k, rng)
@@ -381,6 +409,36 @@ split_sign, positive_code, transform_max_iter
             code = self._learning_encode(X, D)
         self._fit_generative(X, D, code)
         return self
+
+    def _generative_encode(self, X, dictionary):
+        # The learning codes: they exist for any transform option.
+        return self._learning_encode(X, dictionary.astype(X.dtype, copy=False))
+
+    def transform(self, X):
+        """Sparse codes of ``X`` by the transform algorithm.
+
+        See :meth:`SparseCoder.transform`.
+
+        Parameters
+        ----------
+        X : array-like or dask array of shape (n_samples, n_features)
+            Signals.
+
+        Returns
+        -------
+        code : ndarray of shape (n_samples, n_components) or (n_samples, 2 n_components)
+            Codes (lazy for a dask X).
+
+        Raises
+        ------
+        ValueError
+            As :meth:`SparseCoder.transform`, and when the transform options
+            conflict (``positive_code`` with 'omp' or 'lars',
+            ``transform_n_nonzero_coefs`` above ``n_components``).
+        """
+        D = self._get_dictionary()
+        self._check_transform_params(D.shape[0], D.shape[1])
+        return super().transform(X)
 
     def _fit_batch(self, X, k, rng):
         D, code = self._initial_dictionary(X, k, rng, exact=True)
@@ -400,6 +458,8 @@ split_sign, positive_code, transform_max_iter
                 if it > 0 and errors[-2] - errors[-1] < self.tol * errors[-1]:
                     converged = True
                     break
+                if self.callback is not None:
+                    self.callback(locals())
         if self.max_iter > 1 and not converged:
             warnings.warn(
                 f"DictionaryLearning did not converge in max_iter={self.max_iter} "
@@ -409,6 +469,29 @@ split_sign, positive_code, transform_max_iter
         self.n_iter_ = len(errors)
         self.n_steps_ = len(errors)
         return D, code
+
+    def _online_step(self, Xb, D, step, rng):
+        """One mini-batch step on ``self._A``, ``self._B`` and D (in place).
+
+        Returns the batch's summed objective at the codes computed before the
+        update, and those codes.
+        """
+        code = self._learning_encode(Xb, D)
+        cost = _objective(Xb, code, D, self.alpha)
+        # Mairal et al. (2010) section 3.4.3 weights, as scikit-learn computes
+        # them (with this batch's own size).
+        m = len(Xb)
+        if step < m - 1:
+            theta = (step + 1) * m
+        else:
+            theta = m**2 + step + 1 - m
+        beta = (theta + 1 - m) / (theta + 1)
+        self._A *= beta
+        self._A += code.T @ code / m
+        self._B *= beta
+        self._B += Xb.T @ code / m
+        _update_dict(D, Xb, code, self._A, self._B, self.positive_dict, rng)
+        return cost, code
 
     def _fit_online(self, X, k, rng):
         n, d = X.shape
@@ -421,9 +504,12 @@ split_sign, positive_code, transform_max_iter
         else:
             D, _ = self._initial_dictionary(X, k, rng, exact=False)
         batch_size = min(self.batch_size, n)
-        A = np.zeros((k, k), dtype=X.dtype)
-        B = np.zeros((d, k), dtype=X.dtype)
+        self._A = np.zeros((k, k), dtype=X.dtype)
+        self._B = np.zeros((d, k), dtype=X.dtype)
+        self._random_state = rng
         batches = _BatchStream(X, batch_size, self.shuffle, rng)
+        stopping = _MiniBatchStopping(self.tol, self.max_no_improvement, n, k)
+        steps_per_epoch = -(-n // batch_size)
         errors = []
         step = 0
         stop = False
@@ -433,37 +519,249 @@ split_sign, positive_code, transform_max_iter
             for epoch in range(self.max_iter):
                 total = 0.0
                 for Xb in batches.epoch():
-                    code = self._learning_encode(Xb, D)
-                    total += _objective(Xb, code, D, self.alpha)
-                    # Mairal et al. (2010) section 3.4.3 weights, as scikit-learn
-                    # computes them (with this batch's own size).
-                    m = len(Xb)
-                    if step < m - 1:
-                        theta = (step + 1) * m
-                    else:
-                        theta = m**2 + step + 1 - m
-                    beta = (theta + 1 - m) / (theta + 1)
-                    A *= beta
-                    A += code.T @ code / m
-                    B *= beta
-                    B += Xb.T @ code / m
-                    old = D.copy() if self.tol > 0 else None
-                    _update_dict(D, Xb, code, A, B, self.positive_dict, rng)
+                    old = D.copy()
+                    cost, code = self._online_step(Xb, D, step, rng)
+                    total += cost
+                    stop = stopping(len(Xb), cost / len(Xb), D, old, step)
                     step += 1
-                    if self.tol > 0 and linalg.norm(D - old) / k <= self.tol:
-                        stop = True
+                    if stop:
                         break
+                    if self.callback is not None:
+                        self.callback(locals())
                 errors.append(total)
                 bar.update(1)
                 bar.set_postfix(objective=f"{total:.6g}")
                 if stop:
                     break
         self.error_ = np.asarray(errors)
-        self.n_iter_ = len(errors)
         self.n_steps_ = step
+        self.n_iter_ = -(-step // steps_per_epoch)
         return D, None
+
+    def partial_fit(self, X, y=None):
+        """One online step on the mini-batch ``X``.
+
+        The first call (on an unfitted estimator) starts the dictionary from
+        ``dict_init`` or the batch's randomized SVD, as scikit-learn's
+        MiniBatchDictionaryLearning.partial_fit does; each call then codes the
+        batch, updates the running statistics A, B (Mairal et al. 2010,
+        algorithm 1, section 3.4.3 weights) and sweeps the atoms once. A call
+        after ``fit`` continues from the fitted dictionary (and, after an
+        online ``fit``, its statistics). ``code_scale_`` and
+        ``noise_variance_`` (for ``sample``) accumulate over the batches seen
+        by ``partial_fit``, at the codes computed in each step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A mini-batch of signals; the feature count (and names) must match
+            the first batch's.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DictionaryLearning
+            The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            As ``fit``, and on a batch whose feature count differs from the
+            first batch's.
+        """
+        first = not hasattr(self, "components_")
+        if first:
+            self._validate_params()
+        X = check_X(self, X, reset=first)
+        if first:
+            k = X.shape[1] if self.n_components is None else self.n_components
+            self._random_state = check_random_state(self.random_state)
+            D, _ = self._initial_dictionary(X, k, self._random_state, exact=False)
+            self.n_steps_ = 0
+            self.n_iter_ = 0
+            self.error_ = np.zeros(0)
+            self._generative_sums = None
+        else:
+            D = np.array(self.components_, dtype=X.dtype, order="C")
+            k = D.shape[0]
+            if not hasattr(self, "_random_state"):
+                self._random_state = check_random_state(self.random_state)
+        if getattr(self, "_A", None) is None or self._A.dtype != X.dtype:
+            self._A = np.zeros((k, k), dtype=X.dtype)
+            self._B = np.zeros((X.shape[1], k), dtype=X.dtype)
+        cost, code = self._online_step(X, D, self.n_steps_, self._random_state)
+        self.components_ = D
+        self.n_steps_ += 1
+        self.n_iter_ = self.n_steps_
+        self.error_ = np.append(self.error_, cost)
+        sums = _residual_sums(X, code, D)
+        previous = getattr(self, "_generative_sums", None)
+        sums = sums if previous is None else _add_sums(previous, sums)
+        self._generative_sums = sums
+        self._set_generative(*sums, D.shape[1])
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+class _MiniBatchStopping:
+    """scikit-learn's MiniBatchDictionaryLearning stopping rule, step by step.
+
+    Called after each step with the batch's mean cost; true means stop. The
+    first min(100, n_samples / batch_size) steps are ignored; then the
+    exponentially weighted average of the cost (weight batch_size /
+    (n_samples + 1)) is tracked, and the learner stops when the dictionary
+    moved by at most ``tol`` (Frobenius norm / n_atoms) or the average has had
+    no new minimum for ``max_no_improvement`` steps.
+    """
+
+    def __init__(self, tol, max_no_improvement, n_samples, n_atoms):
+        self.tol = tol
+        self.max_no_improvement = max_no_improvement
+        self.n_samples = n_samples
+        self.n_atoms = n_atoms
+        self.ewa = None
+        self.ewa_min = None
+        self.no_improvement = 0
+
+    def __call__(self, batch_size, batch_cost, new, old, step):
+        if step + 1 <= min(100, self.n_samples / batch_size):
+            return False
+        if self.ewa is None:
+            self.ewa = batch_cost
+        else:
+            weight = min(batch_size / (self.n_samples + 1), 1)
+            self.ewa = self.ewa * (1 - weight) + batch_cost * weight
+        if self.tol > 0 and linalg.norm(new - old) / self.n_atoms <= self.tol:
+            return True
+        if self.ewa_min is None or self.ewa < self.ewa_min:
+            self.no_improvement = 0
+            self.ewa_min = self.ewa
+        else:
+            self.no_improvement += 1
+        return (self.max_no_improvement is not None
+                and self.no_improvement >= self.max_no_improvement)
+
+
+class MiniBatchDictionaryLearning(DictionaryLearning):
+    """Online dictionary learning: :class:`DictionaryLearning` with scikit-learn's
+    MiniBatchDictionaryLearning signature and defaults.
+
+    The same estimator as ``DictionaryLearning(batch_size=256, tol=1e-3,
+    max_no_improvement=10)``: mini-batches of ``batch_size`` rows, the running
+    statistics of Mairal et al. (2010), algorithm 1, and scikit-learn's
+    stopping rule (a dictionary change of at most ``tol`` per atom, or
+    ``max_no_improvement`` steps without a new minimum of the smoothed batch
+    cost). ``partial_fit`` takes one step per call. See
+    :class:`DictionaryLearning` for the parameters and attributes.
+
+    Parameters
+    ----------
+    n_components : int or None, default=None
+        Atoms; None: n_features.
+    alpha : float > 0, default=1
+        Sparsity penalty.
+    max_iter : int, default=1000
+        Epochs at most.
+    fit_algorithm : {'lars', 'cd'}, default='lars'
+        Lasso solver while learning.
+    n_jobs : int or None, default=None
+        numba threads (None: the idle cores).
+    batch_size : int, default=256
+        Rows per mini-batch.
+    shuffle : bool, default=True
+        Shuffle the rows once before cycling over them.
+    dict_init : ndarray of shape (n_components, n_features) or None, default=None
+        Initial dictionary; None: randomized SVD of X.
+    transform_algorithm, transform_n_nonzero_coefs, transform_alpha, \
+verbose, split_sign, random_state, positive_code, positive_dict, \
+transform_max_iter, callback
+        As :class:`DictionaryLearning`.
+    tol : float, default=1e-3
+        Stop when the dictionary moves by at most ``tol`` per atom in a step.
+    max_no_improvement : int or None, default=10
+        Stop after this many steps without improvement of the smoothed cost.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        The learned atoms.
+    n_iter_ : int
+        Epochs begun.
+    n_steps_ : int
+        Mini-batch steps run.
+    error_ : ndarray
+        Summed mini-batch objective of each epoch (per step for
+        ``partial_fit``).
+
+    See Also
+    --------
+    sklearn.decomposition.MiniBatchDictionaryLearning : The reference.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skgen.decomposition import MiniBatchDictionaryLearning
+    >>> X = load_digits().data[:300] / 16
+    >>> dl = MiniBatchDictionaryLearning(n_components=16, alpha=0.5,
+    ...                                  random_state=0).fit(X)
+    >>> dl.components_.shape
+    (16, 64)
+    """
+
+    _parameter_constraints = {
+        **{key: value for key, value in DictionaryLearning._parameter_constraints.items()
+           if key != "code_init"},
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+    # Not a parameter here (scikit-learn's signature has none); batch code reads it.
+    code_init = None
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        alpha=1,
+        max_iter=1000,
+        fit_algorithm="lars",
+        n_jobs=None,
+        batch_size=256,
+        shuffle=True,
+        dict_init=None,
+        transform_algorithm="omp",
+        transform_n_nonzero_coefs=None,
+        transform_alpha=None,
+        verbose=False,
+        split_sign=False,
+        random_state=None,
+        positive_code=False,
+        positive_dict=False,
+        transform_max_iter=1000,
+        callback=None,
+        tol=1e-3,
+        max_no_improvement=10,
+    ):
+        self.n_components = n_components
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.fit_algorithm = fit_algorithm
+        self.n_jobs = n_jobs
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.dict_init = dict_init
+        self.transform_algorithm = transform_algorithm
+        self.transform_n_nonzero_coefs = transform_n_nonzero_coefs
+        self.transform_alpha = transform_alpha
+        self.verbose = verbose
+        self.split_sign = split_sign
+        self.random_state = random_state
+        self.positive_code = positive_code
+        self.positive_dict = positive_dict
+        self.transform_max_iter = transform_max_iter
+        self.callback = callback
+        self.tol = tol
+        self.max_no_improvement = max_no_improvement

@@ -42,7 +42,7 @@ __all__ = ["SparseCoder"]
 def _generative_sums(estimator, dictionary, limits, X, weights, info):
     """sum_i |z_i| (per atom), sum_i ||x_i - z_i D||^2 and the row count of rows X."""
     check_chunk(X, info, limits)
-    code = estimator._encode(X, dictionary)
+    code = estimator._generative_encode(X, dictionary)
     return _residual_sums(X, code, dictionary)
 
 
@@ -87,7 +87,12 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             max_iter=self.transform_max_iter,
             positive=self.positive_code,
             n_jobs=self.n_jobs,
+            check_input=False,
         )
+
+    def _generative_encode(self, X, dictionary):
+        """The codes behind ``code_scale_`` and ``noise_variance_``."""
+        return self._encode(X, dictionary)
 
     def _split(self, code):
         if not self.split_sign:
@@ -216,10 +221,13 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
                 _generative_sums, _add_sums, X, self, D, magnitude_limits(X.shape, X.dtype)
             )
         else:
-            sums = _residual_sums(X, self._encode(X, D) if code is None else code, D)
-        abs_code, squares, n = sums
+            sums = _residual_sums(
+                X, self._generative_encode(X, D) if code is None else code, D)
+        self._set_generative(*sums, D.shape[1])
+
+    def _set_generative(self, abs_code, squares, n, n_features):
         self.code_scale_ = abs_code / n
-        self.noise_variance_ = squares / (n * D.shape[1])
+        self.noise_variance_ = squares / (n * n_features)
 
     def sample(self, n_samples=1, random_state=None):
         """Signals drawn from the sparse generative model fitted in ``fit``.

@@ -124,23 +124,35 @@ def sparse_encode(
     X,
     dictionary,
     *,
+    gram=None,
+    cov=None,
     algorithm="lasso_lars",
     n_nonzero_coefs=None,
     alpha=None,
-    max_iter=1000,
-    positive=False,
+    copy_cov=True,
     init=None,
+    max_iter=1000,
     n_jobs=None,
-    gram=None,
+    check_input=True,
+    verbose=0,
+    positive=False,
 ):
     """Sparse codes of the rows of ``X`` against ``dictionary``.
 
+    The signature is scikit-learn's ``sklearn.decomposition.sparse_encode``
+    (same names, order and defaults); the codes equal its codes.
+
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        Signals, float32 or float64, finite (validated by the caller).
-    dictionary : ndarray of shape (n_atoms, n_features)
-        Atoms as rows, same dtype as ``X``, no zero atom.
+    X : array-like of shape (n_samples, n_features)
+        Signals. With ``check_input`` (the default) any finite array-like;
+        integers become float64 and float32 stays float32.
+    dictionary : array-like of shape (n_atoms, n_features)
+        Atoms as rows, no zero atom; cast to the dtype of ``X``.
+    gram : ndarray of shape (n_atoms, n_atoms) or None, default=None
+        Precomputed ``dictionary @ dictionary.T``.
+    cov : ndarray of shape (n_atoms, n_samples) or None, default=None
+        Precomputed ``dictionary @ X.T`` (scikit-learn's orientation).
     algorithm : {'lasso_lars', 'lasso_cd', 'lars', 'omp', 'threshold'}, \
             default='lasso_lars'
         'omp': Batch-OMP (Rubinstein et al. 2008). 'lars': ``n_nonzero_coefs``
@@ -155,17 +167,25 @@ def sparse_encode(
         Penalty for 'lasso_lars', 'lasso_cd' and 'threshold' (default 1.0). For
         'omp', the target squared residual norm ||x - z D||^2, which overrides
         ``n_nonzero_coefs``.
-    max_iter : int, default=1000
-        Most LARS steps or coordinate-descent sweeps per signal.
-    positive : bool, default=False
-        Non-negative codes ('lasso_lars', 'lasso_cd', 'threshold').
+    copy_cov : bool, default=True
+        Accepted for scikit-learn compatibility: ``cov`` is never overwritten
+        here, so no copy is ever needed.
     init : ndarray of shape (n_samples, n_atoms) or None, default=None
         Warm start for 'lasso_cd'.
+    max_iter : int, default=1000
+        Most LARS steps or coordinate-descent sweeps per signal.
     n_jobs : int or None, default=None
         numba threads; None uses the cores other processes leave idle
-        (:func:`skgen.utils._numba.idle_cores`), -1 all of them.
-    gram : ndarray of shape (n_atoms, n_atoms) or None, default=None
-        Precomputed ``dictionary @ dictionary.T``.
+        (:func:`skgen.utils._numba.idle_cores`), -1 all of them (scikit-learn's
+        None means one).
+    check_input : bool, default=True
+        Validate ``X`` and ``dictionary`` (2-D, finite, float, matching widths,
+        no zero atom). False: the caller guarantees C-ordered float arrays of
+        one dtype.
+    verbose : int, default=0
+        Accepted for scikit-learn compatibility; the kernels print nothing.
+    positive : bool, default=False
+        Non-negative codes ('lasso_lars', 'lasso_cd', 'threshold').
 
     Returns
     -------
@@ -181,17 +201,24 @@ def sparse_encode(
     Raises
     ------
     ValueError
-        If ``n_nonzero_coefs`` exceeds the number of atoms, or ``positive`` is
-        requested for 'omp' or 'lars'.
+        If ``n_nonzero_coefs`` exceeds the number of atoms, ``positive`` is
+        requested for 'omp' or 'lars', and (with ``check_input``) on NaN/inf,
+        a zero atom, widths that differ, or ``gram`` / ``cov`` of the wrong
+        shape.
     """
+    if check_input:
+        X = check_array(X, dtype=[np.float64, np.float32], order="C")
+        dictionary = check_dictionary(dictionary, dtype=X.dtype)
+        _check_width(X, dictionary)
     n_samples, n_features = X.shape
     n_atoms = dictionary.shape[0]
     n_nonzero_coefs = _check_encode_params(algorithm, n_nonzero_coefs, positive,
                                            n_atoms, n_features)
     if algorithm == "threshold":
         a = 1.0 if alpha is None else float(alpha)
+        _, cov = _check_precomputed(None, cov, n_atoms, n_samples)
         with np.errstate(over="ignore", invalid="ignore"):
-            cov = X @ dictionary.T
+            cov = X @ dictionary.T if cov is None else cov.T.astype(X.dtype)
         _check_products_finite(X, cov)
         code = np.sign(cov) * np.maximum(np.abs(cov) - a, 0)
         if positive:
@@ -200,13 +227,15 @@ def sparse_encode(
     if n_samples == 0:
         return np.zeros((0, n_atoms), dtype=X.dtype)
     n_threads = resolve_n_threads(n_jobs)
+    gram, cov = _check_precomputed(gram, cov, n_atoms, n_samples)
     if n_samples * n_atoms < _SERIAL_BELOW:
         n_threads = 1
     # One BLAS thread even before a serial kernel: OpenBLAS's workers keep
     # spinning after a threaded call and slow the next parallel kernel.
     # Overflow is checked just below, with a message that names it.
     with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore"):
-        cov = np.ascontiguousarray(X @ dictionary.T)
+        cov = np.ascontiguousarray(X @ dictionary.T if cov is None else cov.T,
+                                   dtype=X.dtype)
         if gram is None:
             gram = dictionary @ dictionary.T
     gram = np.ascontiguousarray(gram, dtype=X.dtype)
@@ -250,6 +279,25 @@ def sparse_encode(
             ConvergenceWarning,
         )
     return code
+
+
+def _check_precomputed(gram, cov, n_atoms, n_samples):
+    """``gram`` (n_atoms, n_atoms) and ``cov`` (n_atoms, n_samples) as arrays."""
+    if gram is not None:
+        gram = np.asarray(gram)
+        if gram.shape != (n_atoms, n_atoms):
+            raise ValueError(
+                f"gram has shape {gram.shape}; expected (n_atoms, n_atoms) = "
+                f"{(n_atoms, n_atoms)}"
+            )
+    if cov is not None:
+        cov = np.asarray(cov)
+        if cov.shape != (n_atoms, n_samples):
+            raise ValueError(
+                f"cov has shape {cov.shape}; expected (n_atoms, n_samples) = "
+                f"{(n_atoms, n_samples)} (dictionary @ X.T)"
+            )
+    return gram, cov
 
 
 def objective_rows(X, code, dictionary, alpha):
