@@ -54,7 +54,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Components kept. None keeps min(n_samples, n_features) (one fewer with
         'arpack'); a float keeps the fewest components whose explained-variance
         ratio exceeds it; 'mle' chooses the dimension by Minka's (2000) evidence
-        (needs n_samples >= n_features). Floats and 'mle' need an exact solver.
+        (needs n_samples >= n_features; 0 components for a single feature, as
+        scikit-learn). Floats and 'mle' need an exact solver.
+    copy : bool, default=True
+        False lets the 'full' and dense 'randomized' solvers centre X in place
+        (no second n x d array); the mean is added back afterwards, so X ends
+        equal to its input up to rounding (scikit-learn leaves it centred).
     whiten : bool, default=False
         Scale the projections to unit variance. The probabilistic model does not
         depend on it.
@@ -77,6 +82,11 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ``n_components`` < 0.1 min(X.shape), 4 otherwise.
     n_oversamples : int >= 1, default=10
         Extra random vectors of the randomized solver.
+    power_iteration_normalizer : {'auto', 'QR', 'LU', 'none'}, default='auto'
+        Normalisation of the randomized solver's power iterations (Halko et al.
+        2011, algorithm 4.4): 'auto' is 'none' for at most 2 iterations, 'LU'
+        above, as scikit-learn. A dask array always uses QR (dask's
+        ``svd_compressed``; plain power iterations overflowed float32 there).
     random_state : int, RandomState instance or None, default=None
         Seeds the 'arpack' start vector, the randomized solver and nothing else.
 
@@ -97,8 +107,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Maximum-likelihood sigma^2 of the probabilistic model: the mean of the
         min(n_samples, n_features) - n_components discarded variances (Tipping &
         Bishop 1999, eq. 8); 0 when nothing is discarded.
-    n_components_ : int
-        Components kept.
+    n_components_ : int or numpy integer
+        Components kept: the given int, or a NumPy integer when chosen by a
+        float ``n_components`` or 'mle' (as scikit-learn).
     n_samples_ : int
         Training samples.
     n_features_in_ : int
@@ -147,26 +158,32 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Interval(numbers.Integral, 0, None, closed="left"),
         ],
         "n_oversamples": [Interval(numbers.Integral, 1, None, closed="left")],
+        "power_iteration_normalizer": [StrOptions({"auto", "QR", "LU", "none"})],
         "random_state": ["random_state"],
+        "copy": ["boolean"],
     }
 
     def __init__(
         self,
         n_components=None,
         *,
+        copy=True,
         whiten=False,
         svd_solver="auto",
         tol=0.0,
         iterated_power="auto",
         n_oversamples=10,
+        power_iteration_normalizer="auto",
         random_state=None,
     ):
         self.n_components = n_components
+        self.copy = copy
         self.whiten = whiten
         self.svd_solver = svd_solver
         self.tol = tol
         self.iterated_power = iterated_power
         self.n_oversamples = n_oversamples
+        self.power_iteration_normalizer = power_iteration_normalizer
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
@@ -276,7 +293,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         )
         solver = self._choose_solver(X)
         if solver != "covariance_eigh" or sp.issparse(X):
-            assert_all_finite(X.data if sp.issparse(X) else X, input_name="X")
+            assert_all_finite(X.data if sp.issparse(X) else X, input_name="X",
+                              estimator_name=type(self).__name__)
         if sp.issparse(X) and solver in ("full", "covariance_eigh"):
             raise TypeError(
                 f"svd_solver={solver!r} does not support sparse input; use "
@@ -288,7 +306,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             mean = np.asarray(X.mean(axis=0)).ravel().astype(X.dtype)
         else:
             # A BLAS product (threaded) rather than NumPy's single-threaded sum.
-            mean = np.ones(n, dtype=X.dtype) @ X
+            with np.errstate(invalid="ignore", over="ignore"):
+                mean = np.ones(n, dtype=X.dtype) @ X
             mean /= n
         if solver == "full":
             spectrum, vt, total_var = self._fit_full(X, mean)
@@ -320,16 +339,20 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """The fitted attributes from the spectrum and axes of any solver."""
         # spectrum: squared singular values (all of them for exact solvers).
         explained_all = spectrum / (n - 1)
+        # Chosen dimensions are NumPy integers, the given ones as given
+        # (scikit-learn's types: scripts format and compare them).
         if k == "mle":
-            evidence = [
+            # Rank 0 has evidence -inf (scikit-learn's _infer_dimension), so
+            # one feature gives 0 components.
+            evidence = [-np.inf] + [
                 _minka_log_evidence(explained_all, r, n)
                 for r in range(1, explained_all.shape[0])
             ]
-            k = int(np.argmax(evidence)) + 1
+            k = np.argmax(evidence)
         elif isinstance(k, float):
             ratio = np.cumsum(explained_all, dtype=np.float64) / total_var
-            k = int(np.searchsorted(ratio, k, side="right")) + 1
-            k = min(k, explained_all.shape[0])
+            k = np.searchsorted(ratio, k, side="right") + 1
+            k = min(k, np.intp(explained_all.shape[0]))
         explained = explained_all[:k].copy()
         rank = min(n, d)
         if k < rank:
@@ -345,12 +368,26 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.singular_values_ = np.sqrt(np.maximum(spectrum[:k], 0)).astype(mean.dtype)
         self.mean_ = mean
         self.noise_variance_ = float(noise)
-        self.n_components_ = int(k)
+        self.n_components_ = k
         self.n_samples_ = n
 
+    def _centred(self, X, mean):
+        """X - mean: a new array, or X itself centred in place when copy=False."""
+        if self.copy or not X.flags.writeable:
+            return X - mean
+        X -= mean
+        return X
+
+    def _uncentre(self, X, Xc, mean):
+        if Xc is X:
+            X += mean
+
     def _fit_full(self, X, mean):
-        Xc = X - mean
-        u, s, vt = linalg.svd(Xc, full_matrices=False, check_finite=False)
+        Xc = self._centred(X, mean)
+        try:
+            u, s, vt = linalg.svd(Xc, full_matrices=False, check_finite=False)
+        finally:
+            self._uncentre(X, Xc, mean)
         u, vt = svd_flip(u, vt, u_based_decision=False)
         spectrum = (s * s).astype(X.dtype)
         return spectrum, vt, spectrum.sum(dtype=np.float64) / (X.shape[0] - 1)
@@ -358,10 +395,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _fit_covariance_eigh(self, X, mean, k):
         n, d = X.shape
         n_exact = isinstance(k, numbers.Integral)
-        G = X.T @ X if n >= d else X @ X.T
+        # NaN/inf are named just below; no NumPy warning before the message.
+        with np.errstate(invalid="ignore", over="ignore"):
+            G = X.T @ X if n >= d else X @ X.T
         if not np.all(np.isfinite(np.diagonal(G))):
             # A sum of squares is inf/NaN exactly when its row or column has one.
-            assert_all_finite(X, input_name="X")
+            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
         if n >= d:
             # d x d scatter by one GEMM, centred afterwards (as scikit-learn does).
             G -= n * np.outer(mean, mean).astype(X.dtype)
@@ -399,9 +438,16 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return w.astype(X.dtype), np.ascontiguousarray(vt, dtype=X.dtype), total
 
     def _fit_truncated(self, X, mean, k, solver):
-        n, d = X.shape
         rng = check_random_state(self.random_state)
-        A = _centered_operator(X, mean) if sp.issparse(X) else X - mean
+        A = _centered_operator(X, mean) if sp.issparse(X) else self._centred(X, mean)
+        try:
+            return self._truncated_svd(A, X, mean, k, solver, rng)
+        finally:
+            if not sp.issparse(X):
+                self._uncentre(X, A, mean)
+
+    def _truncated_svd(self, A, X, mean, k, solver, rng):
+        n, d = X.shape
         if sp.issparse(X):
             sq = np.asarray(X.multiply(X).sum(axis=0)).ravel()
             total = max((sq.sum() - n * float(mean @ mean)) / (n - 1), 0.0)
@@ -421,7 +467,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             power = self.iterated_power
             if power == "auto":
                 power = 7 if k < 0.1 * min(n, d) else 4
-            u, s, vt = _randomized_svd(A, k, self.n_oversamples, power, rng)
+            u, s, vt = _randomized_svd(A, k, self.n_oversamples, power, rng,
+                                       self.power_iteration_normalizer)
         _, vt = svd_flip(u, vt, u_based_decision=False)
         return (s * s).astype(X.dtype), vt.astype(X.dtype, copy=False), total
 

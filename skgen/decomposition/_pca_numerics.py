@@ -108,7 +108,7 @@ def _centered_operator(X, mean):
     )
 
 
-def _randomized_svd(A, k, n_oversamples, n_iter, rng):
+def _randomized_svd(A, k, n_oversamples, n_iter, rng, normalizer="auto"):
     """Truncated SVD by randomized range finding (Halko, Martinsson & Tropp 2011).
 
     Algorithm 4.4 of the paper (subspace iteration), with the LU normalisation of
@@ -128,6 +128,10 @@ def _randomized_svd(A, k, n_oversamples, n_iter, rng):
         Power iterations.
     rng : RandomState
         Source of the Gaussian test matrix.
+    normalizer : {'auto', 'QR', 'LU', 'none'}, default='auto'
+        Normalisation of each power iteration, as scikit-learn's
+        ``power_iteration_normalizer``: 'auto' is 'none' for at most two
+        iterations, 'LU' above.
 
     Returns
     -------
@@ -140,10 +144,15 @@ def _randomized_svd(A, k, n_oversamples, n_iter, rng):
         A = A.T
     size = k + n_oversamples
     Q = rng.normal(size=(A.shape[1], size)).astype(A.dtype, copy=False)
+    if normalizer == "auto":
+        normalizer = "none" if n_iter <= 2 else "LU"
     for _ in range(n_iter):
-        if n_iter > 2:
+        if normalizer == "LU":
             Q, _ = linalg.lu(A @ Q, permute_l=True, check_finite=False)
             Q, _ = linalg.lu(A.T @ Q, permute_l=True, check_finite=False)
+        elif normalizer == "QR":
+            Q, _ = linalg.qr(A @ Q, mode="economic", check_finite=False)
+            Q, _ = linalg.qr(A.T @ Q, mode="economic", check_finite=False)
         else:
             Q = A.T @ (A @ Q)
     Q, _ = linalg.qr(A @ Q, mode="economic", check_finite=False)

@@ -1,5 +1,7 @@
 """PCA against scikit-learn and against naive references; bad input."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -242,3 +244,61 @@ def test_centered_sq_norms_kernel_matches_numpy(n, d, offset, seed):
     np.testing.assert_allclose(_centered_sq_norms(X32, m32),
                                ((X32.astype(np.float64) - m32) ** 2).sum(axis=1),
                                rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------------ drop-in details (issue 18)
+@pytest.mark.parametrize("normalizer", ["auto", "QR", "LU", "none"])
+@pytest.mark.parametrize("iterated_power", [1, 5])
+def test_power_iteration_normalizer_matches_sklearn(normalizer, iterated_power):
+    from sklearn.decomposition import PCA as SkPCA
+
+    X = np.random.RandomState(0).randn(300, 40) @ np.random.RandomState(1).randn(40, 40)
+    kw = dict(n_components=5, svd_solver="randomized", iterated_power=iterated_power,
+              power_iteration_normalizer=normalizer, random_state=0)
+    ours, ref = PCA(**kw).fit(X), SkPCA(**kw).fit(X)
+    np.testing.assert_allclose(ours.explained_variance_, ref.explained_variance_,
+                               rtol=1e-10)
+    np.testing.assert_allclose(np.abs(ours.components_), np.abs(ref.components_),
+                               atol=1e-8)
+
+
+@pytest.mark.parametrize("solver", ["full", "randomized", "covariance_eigh"])
+def test_copy_false_centres_in_place_and_restores(solver):
+    X = np.random.RandomState(0).randn(50, 6) + 100.0
+    original = X.copy()
+    ref = PCA(3, svd_solver=solver, random_state=0).fit(original.copy())
+    ours = PCA(3, svd_solver=solver, copy=False, random_state=0).fit(X)
+    np.testing.assert_allclose(X, original, rtol=1e-14)
+    np.testing.assert_allclose(ours.components_, ref.components_, atol=1e-12)
+
+
+def test_n_components_types_follow_sklearn():
+    from sklearn.decomposition import PCA as SkPCA
+
+    X = np.random.RandomState(0).randn(80, 6)
+    for k in (3, 0.8, "mle"):
+        ours, ref = PCA(k).fit(X).n_components_, SkPCA(k).fit(X).n_components_
+        assert ours == ref and type(ours) is type(ref), k
+        assert "%d components" % ours  # the gallery's formatting
+
+
+def test_mle_on_one_feature_keeps_no_component():
+    from sklearn.decomposition import PCA as SkPCA
+
+    X = np.random.RandomState(0).randn(30, 1)
+    ours = PCA("mle").fit(X)
+    assert ours.n_components_ == SkPCA("mle").fit(X).n_components_ == 0
+    assert ours.transform(X).shape == (30, 0)
+    assert np.isfinite(ours.score(X))
+
+
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+def test_non_finite_named_without_numpy_warning(bad):
+    X = np.random.RandomState(0).randn(30, 4)
+    X[3, 2] = bad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="PCA|infinity"):
+            PCA(2).fit(X)
+    with pytest.raises(ValueError, match="NaN" if np.isnan(bad) else "infinity"):
+        PCA(2).fit(X)
