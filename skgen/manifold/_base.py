@@ -7,15 +7,16 @@ X by barycentric weights of their nearest embedded training points (Roweis & Sau
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.stats import gaussian_kde
-from sklearn.base import ClassNamePrefixFeaturesOutMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.manifold import trustworthiness
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..utils._numba import numba_threads
-from ..utils._validation import check_positive_int
+from ..utils._validation import check_magnitude, check_positive_int
 from ._barycenter import barycenter_weights, combine_rows
 
 __all__ = ["EmbeddingMixin", "barycentric_map", "SCORE_NEIGHBORS"]
@@ -34,7 +35,7 @@ def barycentric_map(X, reference, target, indices, reg, n_jobs=None):
         Points to map, in the space of ``reference``.
     reference : ndarray of shape (n_reference, n_dims)
         Points whose affine combinations reconstruct X.
-    target : ndarray of shape (n_reference, n_out)
+    target : ndarray or sparse matrix of shape (n_reference, n_out)
         The images of ``reference``; the result applies the weights to them.
     indices : ndarray of shape (n_samples, n_neighbors)
         Rows of ``reference`` used for each row of X.
@@ -50,19 +51,31 @@ def barycentric_map(X, reference, target, indices, reg, n_jobs=None):
         its neighbours (summing to one).
     """
     # Writable C arrays: a read-only one is another numba type (a recompile).
-    X, reference, target = (np.require(a, dtype=np.float64, requirements=["C", "W"])
-                            for a in (X, reference, target))
+    X, reference = (np.require(a, dtype=np.float64, requirements=["C", "W"])
+                    for a in (X, reference))
     indices = np.require(indices, dtype=np.int64, requirements=["C", "W"])
     weights = np.empty(indices.shape)
-    out = np.empty((X.shape[0], target.shape[1]))
     with numba_threads(n_jobs):
         barycenter_weights(X, reference, indices, float(reg), weights)
+        if sp.issparse(target):
+            # Sparse training rows (TSNE on CSR): the weights as a sparse matrix.
+            n, k = indices.shape
+            W = sp.csr_matrix((weights.ravel(), indices.ravel(),
+                               np.arange(0, n * k + 1, k)),
+                              shape=(n, target.shape[0]))
+            return np.asarray((W @ target).toarray(), dtype=np.float64)
+        target = np.require(target, dtype=np.float64, requirements=["C", "W"])
+        out = np.empty((X.shape[0], target.shape[1]))
         combine_rows(weights, indices, target, out)
     return out
 
 
-class EmbeddingMixin(ClassNamePrefixFeaturesOutMixin):
+class EmbeddingMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     """inverse_transform, sample and score for an embedding of training data.
+
+    A TransformerMixin itself, so that scikit-learn's set_output wraps the
+    ``fit_transform`` defined here (it wraps only methods that a
+    _SetOutputMixin subclass defines in its own body).
 
     A subclass sets ``embedding_`` (n_samples, n_components) and ``_fit_X`` (the
     training data, float64) in ``fit``, and defines ``transform``,
@@ -120,11 +133,12 @@ class EmbeddingMixin(ClassNamePrefixFeaturesOutMixin):
         Raises
         ------
         ValueError
-            Before fit (NotFittedError), on NaN/inf, or when X does not have
-            ``n_components`` columns.
+            Before fit (NotFittedError), on NaN/inf, magnitudes whose squares
+            overflow float64, or when X does not have ``n_components`` columns.
         """
         check_is_fitted(self)
         Y = check_array(X, dtype=np.float64)
+        check_magnitude(Y, np.float64)
         n_components = self.embedding_.shape[1]
         if Y.shape[1] != n_components:
             raise ValueError(
@@ -204,7 +218,7 @@ class EmbeddingMixin(ClassNamePrefixFeaturesOutMixin):
             As ``transform``, and when X has fewer than 3 rows.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=np.float64)
+        X = check_array(X, dtype=np.float64, accept_sparse="csr")
         n = X.shape[0]
         if n < 3:
             raise ValueError(f"score needs at least 3 samples, got {n}")

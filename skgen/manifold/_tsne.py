@@ -17,6 +17,7 @@ import warnings
 from time import perf_counter
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.metrics import pairwise_distances
@@ -27,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._numba import numba_threads
 from ..utils._progress import progress_bar
-from ..utils._validation import check_array_param, check_X
+from ..utils._validation import check_array_param, check_X, power_of_two_scale
 from ._base import EmbeddingMixin
 from ._tsne_affinity import conditional_probabilities, joint_probabilities
 from ._tsne_fft import FFTRepulsion
@@ -89,20 +90,28 @@ def _tree(Y):
 
 
 def _effective_perplexity(perplexity, n_samples):
-    """``perplexity``, lowered to max((n_samples - 1) / 3, 1) with a warning.
+    """``perplexity`` where scikit-learn accepts it (below n_samples), else lowered.
 
-    Three perplexities' worth of neighbours are needed (openTSNE's rule and its
-    warning); a single neighbour has perplexity 1.
+    scikit-learn's TSNE takes any perplexity below n_samples, with min(n - 1,
+    3 perplexity + 1) neighbours. Only where it would refuse (perplexity >=
+    n_samples) is the value lowered, with a warning, to max((n_samples - 1) /
+    3, 1) (openTSNE's rule: three perplexities' worth of neighbours), so that
+    the default instance fits the smallest data.
     """
-    bound = max((n_samples - 1) / 3.0, 1.0)
-    if perplexity > bound:
+    if perplexity >= n_samples:
+        bound = max((n_samples - 1) / 3.0, 1.0)
         warnings.warn(
-            f"perplexity={perplexity:g} is too high for {n_samples} samples; using "
-            f"perplexity={bound:.4g} = max((n_samples - 1) / 3, 1) instead.",
+            f"perplexity={perplexity:g} must be less than n_samples={n_samples}; "
+            f"using perplexity={bound:.4g} = max((n_samples - 1) / 3, 1) instead.",
             UserWarning,
         )
         return bound
     return float(perplexity)
+
+
+def _n_neighbors(perplexity, n_samples):
+    """scikit-learn's neighbour count: min(n_samples - 1, 3 perplexity + 1)."""
+    return min(n_samples - 1, int(3.0 * perplexity + 1))
 
 
 class _Repulsion:
@@ -184,6 +193,23 @@ class _WorkingOrder:
         return out
 
 
+def _classical_mds(D, d):
+    """Classical MDS (Torgerson 1952): the top d axes of -1/2 J D^2 J.
+
+    For Euclidean distances this is the PCA projection of the points.
+    """
+    B = -0.5 * np.asarray(D, dtype=np.float64) ** 2
+    B -= B.mean(axis=0)
+    B -= B.mean(axis=1)[:, None]
+    n = B.shape[0]
+    w, v = scipy.linalg.eigh(B, subset_by_index=(max(n - d, 0), n - 1))
+    w, v = w[::-1], v[:, ::-1]
+    Y = v * np.sqrt(np.maximum(w, 0))
+    if Y.shape[1] < d:
+        Y = np.hstack([Y, np.zeros((n, d - Y.shape[1]))])
+    return Y
+
+
 def kl_divergence(P, Y, dof=1.0):
     """Exact KL(P || Q) of an embedding, nats, O(N^2) time and O(N) memory.
 
@@ -223,17 +249,30 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         'exact' any.
     perplexity : float, default=30.0
         Effective number of neighbours of the input affinities (van der Maaten
-        & Hinton 2008, eq. 3). Uses the min(n_samples - 1, 3 perplexity)
-        nearest neighbours. Above (n_samples - 1) / 3 it is lowered to that
-        (at least 1), with a warning, as openTSNE does; ``perplexity_`` holds
-        the value used.
+        & Hinton 2008, eq. 3). Uses the min(n_samples - 1, 3 perplexity + 1)
+        nearest neighbours, as scikit-learn. A perplexity of n_samples or more,
+        which scikit-learn refuses, is lowered to max((n_samples - 1) / 3, 1)
+        with a warning (openTSNE's rule); ``perplexity_`` holds the value
+        used. The calibration starts from each point's own distance scale, so
+        X and c X give the same affinities.
     early_exaggeration : float, default=12.0
         Factor on P during the first ``early_exaggeration_iter`` iterations.
     early_exaggeration_iter : int, default=250
         Iterations of early exaggeration (momentum 0.8 throughout, as
         openTSNE).
     max_iter : int, default=750
-        Iterations in all, early exaggeration included (openTSNE's 250 + 500).
+        Iterations in all, early exaggeration included (openTSNE's 250 + 500;
+        scikit-learn's default is 1000, which works the same way here).
+    n_iter_without_progress : int, default=300
+        Stop when the KL divergence (evaluated every 50 iterations) has not
+        reached a new minimum for more than this many iterations, as
+        scikit-learn; checked after early exaggeration only (while
+        exaggerated, a small embedding barely moves although the phase is
+        needed).
+    min_grad_norm : float, default=1e-7
+        Stop when the gradient's norm, evaluated every 50 iterations after
+        early exaggeration, is at most this (in scikit-learn's units: 2 (dof +
+        1) / dof times the gradient used here).
     learning_rate : 'auto' or float, default='auto'
         Step size. 'auto': N / exaggeration in each phase (N / 12, then N;
         Belkina et al. 2019, openTSNE's rule). Our gradient omits the factor 4
@@ -242,12 +281,21 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         / 4, 50)) is N / 12 here for N >= 2400.
     init : {'pca', 'random'} or ndarray of shape (n_samples, n_components), default='pca'
         'pca': the first principal components scaled so that the first has
-        standard deviation 1e-4; 'random': N(0, 1e-8); an array is used as
-        given.
+        standard deviation 1e-4 (sparse X too, by ARPACK; with
+        metric='precomputed', classical MDS of the distances, which is PCA for
+        Euclidean ones, or 'random' with a warning for a sparse distance
+        matrix); 'random': N(0, 1e-8); an array is used as given.
     metric : str, default='euclidean'
         Input distance (any metric of ``sklearn.neighbors.NearestNeighbors``,
         and of pynndescent for approximate neighbours); affinities use its
-        square.
+        square (scikit-learn squares only 'euclidean'). 'precomputed': X is a
+        square matrix of distances (dense, or sparse with at least the needed
+        neighbours stored per row); ``transform`` then takes the distances
+        from new points to the training points, and ``inverse_transform`` and
+        ``sample`` (which need the input space) raise.
+    metric_params : dict or None, default=None
+        Keyword arguments of the metric (scikit-learn's ``metric_params``,
+        pynndescent's ``metric_kwds``).
     dof : float, default=1.0
         Degrees of freedom alpha of the Student-t kernel (1 + d^2 / alpha)^-alpha;
         smaller is heavier-tailed (Kobak et al. 2019).
@@ -346,7 +394,10 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         "learning_rate": [StrOptions({"auto"}),
                           Interval(numbers.Real, 0, None, closed="neither")],
         "init": [StrOptions({"pca", "random"}), np.ndarray],
-        "metric": [str],
+        "metric": [str, callable],
+        "metric_params": [dict, None],
+        "n_iter_without_progress": [Interval(numbers.Integral, -1, None, closed="left")],
+        "min_grad_norm": [Interval(numbers.Real, 0, None, closed="left")],
         "dof": [Interval(numbers.Real, 0, None, closed="neither")],
         "angle": [Interval(numbers.Real, 0, 1, closed="both")],
         "method": [StrOptions(set(METHODS))],
@@ -358,8 +409,9 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
     }
 
     def __init__(self, n_components=2, *, perplexity=30.0, early_exaggeration=12.0,
-                 early_exaggeration_iter=250, max_iter=750, learning_rate="auto",
-                 init="pca", metric="euclidean", dof=1.0, angle=0.5, method="auto",
+                 early_exaggeration_iter=250, learning_rate="auto", max_iter=750,
+                 n_iter_without_progress=300, min_grad_norm=1e-7, metric="euclidean",
+                 metric_params=None, init="pca", dof=1.0, angle=0.5, method="auto",
                  neighbors="auto", random_state=None, n_jobs=None, verbose=False,
                  callbacks=None):
         self.n_components = n_components
@@ -367,9 +419,12 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         self.early_exaggeration = early_exaggeration
         self.early_exaggeration_iter = early_exaggeration_iter
         self.max_iter = max_iter
+        self.n_iter_without_progress = n_iter_without_progress
+        self.min_grad_norm = min_grad_norm
         self.learning_rate = learning_rate
         self.init = init
         self.metric = metric
+        self.metric_params = metric_params
         self.dof = dof
         self.angle = angle
         self.method = method
@@ -408,12 +463,13 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
     def _neighbours(self, X, k, rng):
         """k nearest neighbours (self excluded) and squared distances."""
         n = X.shape[0]
-        approx = self.neighbors == "approx" or (
-            self.neighbors == "auto" and n > APPROX_NEIGHBORS_ABOVE)
+        approx = self.metric != "precomputed" and (self.neighbors == "approx" or (
+            self.neighbors == "auto" and n > APPROX_NEIGHBORS_ABOVE))
         if approx:
             from pynndescent import NNDescent
 
             index = NNDescent(X, n_neighbors=k + 1, metric=self.metric,
+                              metric_kwds=self.metric_params,
                               random_state=rng.randint(np.iinfo(np.int32).max),
                               n_jobs=self.n_jobs, compressed=True)
             ind, dist = index.neighbor_graph
@@ -425,6 +481,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
             dist = dist[keep].reshape(n, k)
         else:
             index = NearestNeighbors(n_neighbors=k, metric=self.metric,
+                                     metric_params=self.metric_params,
                                      n_jobs=self.n_jobs).fit(X)
             dist, ind = index.kneighbors()
         return ind.astype(np.int64), np.asarray(dist, dtype=np.float64) ** 2
@@ -432,8 +489,12 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
     def _affinities(self, X, method, rng, perplexity, timings):
         n = X.shape[0]
         tic = perf_counter()
-        if method == "exact":
-            D = pairwise_distances(X, metric=self.metric, n_jobs=self.n_jobs)
+        if method == "exact" and not (self.metric == "precomputed" and sp.issparse(X)):
+            if self.metric == "precomputed":
+                D = X
+            else:
+                D = pairwise_distances(X, metric=self.metric, n_jobs=self.n_jobs,
+                                       **(self.metric_params or {}))
             D = np.asarray(D, dtype=np.float64) ** 2
             ind = np.empty((n, n - 1), dtype=np.int64)
             for i in range(n):
@@ -441,8 +502,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                 ind[i, i:] = np.arange(i + 1, n)
             sq = np.take_along_axis(D, ind, axis=1)
         else:
-            k = min(n - 1, int(3 * perplexity))
-            ind, sq = self._neighbours(X, k, rng)
+            ind, sq = self._neighbours(X, _n_neighbors(perplexity, n), rng)
         timings["neighbors"] = perf_counter() - tic
         tic = perf_counter()
         P, _ = joint_probabilities(ind, sq, perplexity)
@@ -453,11 +513,25 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         n, d = X.shape[0], self.n_components
         if isinstance(self.init, np.ndarray):
             return check_array_param(self.init, "init", (n, d), np.float64).copy()
-        if self.init == "pca" and d <= min(X.shape):
+        if self.init == "pca" and self.metric == "precomputed":
+            if sp.issparse(X):
+                warnings.warn(
+                    "init='pca' needs every distance; with a sparse precomputed "
+                    "distance matrix the embedding starts at random (init='random')",
+                    UserWarning,
+                )
+            else:
+                Y = _classical_mds(X, d)
+                std = np.std(Y[:, 0])
+                if std > 0 and np.all(np.isfinite(Y)):
+                    return Y / std * 1e-4
+        elif self.init == "pca" and d < min(X.shape) + (not sp.issparse(X)):
             from ..decomposition import PCA
 
             # "default": a global transform_output="pandas" must not reach inside.
-            pca = PCA(n_components=d).set_output(transform="default")
+            # Sparse X: ARPACK (centred implicitly), seeded for a reproducible fit.
+            solver = {"svd_solver": "arpack", "random_state": 0} if sp.issparse(X) else {}
+            pca = PCA(n_components=d, **solver).set_output(transform="default")
             Y = pca.fit_transform(X).astype(np.float64)
             std = np.std(Y[:, 0])
             if std > 0 and np.all(np.isfinite(Y)):
@@ -499,8 +573,11 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         order = _WorkingOrder(P)
         indptr, indices, data = order.csr
         bar = progress_bar(total=self.max_iter, desc="TSNE", disable=not self.verbose)
+        # scikit-learn's gradient is 2 (dof + 1) / dof times ours (factor 4 at dof=1).
+        grad_scale = 2.0 * (self.dof + 1.0) / self.dof
         try:
             for exaggeration, n_steps, momentum in phases:
+                best_kl, best_it, phase_start = np.inf, it, it
                 if n_steps:
                     tic = perf_counter()
                     order.sort(Y, update, gains)
@@ -525,6 +602,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                     z = repulsion(Y, repel)
                     tic = perf_counter()
                     timings["repulsive"] += tic - toc
+                    grad = attract - repel / z
                     if report:
                         kl = sum_p_log_p - sum_p_log_w + np.log(z)
                         bar.set_postfix(kl=f"{kl:.4f}")
@@ -532,7 +610,17 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                                              for cb in callbacks):
                             stop = True
                             break
-                    grad = attract - repel / z
+                        # scikit-learn's two stopping rules, at its check points,
+                        # in the last phase only: while exaggerated, a small
+                        # embedding's gradient is tiny although the phase is
+                        # needed (200 digits: norm < 1e-8 at iteration 100).
+                        if exaggeration == 1.0 and it > phase_start:
+                            if kl < best_kl:
+                                best_kl, best_it = kl, it
+                            elif it - best_it > self.n_iter_without_progress:
+                                break
+                            if grad_scale * np.linalg.norm(grad) <= self.min_grad_norm:
+                                break
                     gradient_step(Y, grad, update, gains, momentum, lr, MIN_GAIN,
                                   MAX_STEP_NORM, True)
                     timings["update"] += perf_counter() - tic
@@ -578,9 +666,12 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         ValueError
             See the class's Raises section.
         """
-        X = check_X(self, X, reset=True, ensure_min_samples=2)
-        # Writable C float64: a read-only array is another numba type (a recompile).
-        X = np.require(X, dtype=np.float64, requirements=["C", "W"])
+        X = self._check_input(X, reset=True)
+        # The optimisation runs on X rescaled by a power of two (exact), so that
+        # X and 2^k X give the same embedding bit for bit; _fit_X keeps X.
+        X_fit, scale = X, power_of_two_scale(X)
+        if scale != 1.0:
+            X = X * scale
         n = X.shape[0]
         callbacks = self._callbacks()
         self.perplexity_ = _effective_perplexity(self.perplexity, n)
@@ -600,12 +691,45 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = n_iter
         self.learning_rate_ = lr
         self.affinities_ = P
+        X = X_fit
         self._fit_X = X
         self._method = method
         self._embedding_nbrs = None
         self._input_nbrs = NearestNeighbors(metric=self.metric,
+                                            metric_params=self.metric_params,
                                             n_jobs=self.n_jobs).fit(X)
         return self
+
+    def _check_input(self, X, reset):
+        """X as float64 (C, writable) or CSR; a precomputed matrix checked too."""
+        X = check_X(self, X, reset=reset, accept_sparse=["csr", "csc", "coo"],
+                    ensure_min_samples=2 if reset else 1, magnitude_dtype=np.float64)
+        if sp.issparse(X):
+            X = sp.csr_matrix(X, dtype=np.float64)
+            X.sort_indices()
+        else:
+            # Writable C float64: a read-only array is another numba type.
+            X = np.require(X, dtype=np.float64, requirements=["C", "W"])
+        if self.metric == "precomputed":
+            values = X.data if sp.issparse(X) else X
+            if reset and X.shape[0] != X.shape[1]:
+                raise ValueError(
+                    f"metric='precomputed' needs a square distance matrix in fit, got "
+                    f"X of shape {X.shape}"
+                )
+            if np.any(values < 0):
+                raise ValueError(
+                    "metric='precomputed': X holds negative distances (minimum "
+                    f"{float(values.min()):.3g}); distances are non-negative"
+                )
+        return X
+
+    def _input_space(self, what):
+        if self.metric == "precomputed":
+            raise ValueError(
+                f"{what} maps back to the input space, which metric='precomputed' "
+                "does not have (the model saw only distances)"
+            )
 
     def transform(self, X):
         """Place new points in the frozen embedding.
@@ -624,7 +748,9 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            New points; with metric='precomputed', their distances to the
+            training points, shape (n_samples, n_training_samples).
 
         Returns
         -------
@@ -637,9 +763,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
             features.
         """
         check_is_fitted(self)
-        X = check_X(self, X, reset=False)
-        # Writable C float64: a read-only array is another numba type (a recompile).
-        X = np.require(X, dtype=np.float64, requirements=["C", "W"])
+        X = self._check_input(X, reset=False)
         ref = self.embedding_
         n_ref, d = ref.shape
         k = min(n_ref, int(3 * TRANSFORM_PERPLEXITY))
@@ -682,6 +806,30 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         Y[same] = ref[ind[same, 0]]
         return Y
 
+    def inverse_transform(self, X):
+        self._input_space("inverse_transform")
+        return super().inverse_transform(X)
+
+    inverse_transform.__doc__ = EmbeddingMixin.inverse_transform.__doc__
+
+    def sample(self, n_samples=1, random_state=None):
+        self._input_space("sample")
+        return super().sample(n_samples, random_state)
+
+    sample.__doc__ = EmbeddingMixin.sample.__doc__
+
+    def score(self, X, y=None):
+        if self.metric == "precomputed":
+            raise ValueError(
+                "score needs the distances among the rows of X (trustworthiness), "
+                "but with metric='precomputed' transform takes distances to the "
+                "training points; score the embedding with "
+                "sklearn.manifold.trustworthiness(D, embedding, metric='precomputed')"
+            )
+        return super().score(X, y)
+
+    score.__doc__ = EmbeddingMixin.score.__doc__
+
     def _map_neighbors(self):
         return 10
 
@@ -692,4 +840,6 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64"]
         tags.non_deterministic = False
+        tags.input_tags.sparse = True
+        tags.input_tags.pairwise = self.metric == "precomputed"
         return tags

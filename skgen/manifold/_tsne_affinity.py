@@ -42,9 +42,11 @@ def conditional_probabilities(sq_distances, target_entropy, tol, max_iter, out, 
     Blocks of rows on numba's current number of threads
     (``numba.get_num_threads``, set by ``utils._numba.numba_threads``).
     Distances are shifted by each row's minimum before exponentiating (the
-    normalisation cancels the shift), so no row underflows to all zeros. A row
-    whose distances are all equal cannot reach an entropy below log k and
-    stays uniform.
+    normalisation cancels the shift), so no row underflows to all zeros. The
+    search starts at beta = 1 / (mean shifted squared distance), so scaling
+    the data scales every iterate and the result is scale-free. A row whose
+    distances are all equal cannot reach an entropy below log k and stays
+    uniform.
     """
     run_in_blocks(_conditional_block, sq_distances.shape[0], numba.get_num_threads(),
                   sq_distances, target_entropy, tol, max_iter, out, betas)
@@ -60,7 +62,12 @@ def _conditional_block(sq_distances, target_entropy, tol, max_iter, out, betas, 
         dmin = d[0]
         for j in range(1, k):
             dmin = min(dmin, d[j])
-        beta = 1.0
+        # Start at the row's own scale (1 / mean shifted distance), not at 1:
+        # the search is then the same for X and c X (masses in kg, 1e-50 units).
+        spread = 0.0
+        for j in range(k):
+            spread += d[j] - dmin
+        beta = k / spread if spread > 0 else 1.0
         lo = 0.0
         hi = np.inf
         p = out[i]

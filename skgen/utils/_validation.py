@@ -15,6 +15,7 @@ __all__ = [
     "check_X",
     "check_magnitude",
     "magnitude_limits",
+    "power_of_two_scale",
     "check_n_samples",
     "check_positive_int",
     "check_binary",
@@ -86,12 +87,14 @@ def check_X(estimator, X, *, reset, accept_sparse=False, ensure_min_samples=1,
 def check_magnitude(X, dtype=None):
     """Raise when the squares of X's entries overflow or underflow ``dtype``.
 
-    Every skgen estimator forms squares or products of X (variances, distances,
-    Gram matrices, squared losses). Finite X above sqrt(max / (n_samples *
-    n_features)) makes their sums inf, and nonzero X below sqrt(tiny / eps)
-    makes them subnormal or 0 (about 1e-146 in float64, 3e-16 in float32): both
-    would give NaN or inf downstream, so they are refused here with a message
-    that names the magnitude and the limit.
+    Every skgen estimator forms squares or products of X's rows (squared
+    norms, distances, Gram entries, squared losses). A finite row with entries
+    above sqrt(max / n_features) makes its squared norm inf, and nonzero
+    entries below sqrt(tiny) have subnormal squares (about 1.5e-154 in
+    float64, 1.1e-19 in float32): both would give NaN or inf downstream, so
+    they are refused here with a message that names the magnitude and the
+    limit. The limits depend on the row width only, never on how many rows
+    came in the call, so a row is accepted or refused whatever its batch.
 
     Parameters
     ----------
@@ -109,17 +112,18 @@ def check_magnitude(X, dtype=None):
     values = X.data if sp.issparse(X) else X
     if values.size == 0:
         return
-    peak = float(max(np.max(values), -np.min(values)))
+    with np.errstate(invalid="ignore"):
+        peak = float(max(np.nanmax(values), -np.nanmin(values)))
     if not np.isfinite(peak) or peak == 0.0:
         return
     info = np.finfo(np.dtype(X.dtype if dtype is None else dtype))
     high, low = magnitude_limits(X.shape, info.dtype)
     if peak > high:
         raise ValueError(
-            f"X holds values up to {peak:.3g} in absolute value: their squares "
-            f"overflow {info.dtype} (limit {high:.3g} for {X.shape[0]} x "
-            f"{X.shape[1]}). Rescale X, e.g. divide it by its largest absolute value "
-            "or use sklearn.preprocessing.StandardScaler."
+            f"X holds values up to {peak:.3g} in absolute value: the squared norms "
+            f"of its rows overflow {info.dtype} (limit {high:.3g} for rows of "
+            f"{X.shape[1]} features). Rescale X, e.g. divide it by its largest "
+            "absolute value or use sklearn.preprocessing.StandardScaler."
         )
     if peak < low:
         raise ValueError(
@@ -129,27 +133,54 @@ def check_magnitude(X, dtype=None):
         )
 
 
+def power_of_two_scale(X):
+    """The power of two that brings max |X| into [1, 2): an exact rescaling.
+
+    Scale-equivariant estimators work on ``X * scale`` so that their results
+    for X and for 2^k X are bit-identical (and within rounding for any c X),
+    and report what depends on units in the user's units.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix
+        Finite data.
+
+    Returns
+    -------
+    scale : float
+        2^-e with 2^e <= max |X| < 2^(e+1); 1.0 for empty or all-zero X.
+    """
+    values = X.data if sp.issparse(X) else np.asarray(X)
+    if values.size == 0:
+        return 1.0
+    peak = float(max(np.max(values), -np.min(values)))
+    if peak == 0.0 or not np.isfinite(peak):
+        return 1.0
+    _, exponent = np.frexp(peak)  # peak = m 2^exponent, m in [0.5, 1)
+    return float(np.ldexp(1.0, 1 - int(exponent)))
+
+
 def magnitude_limits(shape, dtype):
     """The overflow and underflow limits of :func:`check_magnitude`.
 
     Parameters
     ----------
     shape : (int, int)
-        (n_samples, n_features) of the whole data set (for a dask array, not
-        of one chunk: the sums run over all rows).
+        (n_samples, n_features); only the row width matters (a limit is
+        decided per row).
     dtype : numpy dtype
         The dtype the computation runs in.
 
     Returns
     -------
     high : float
-        sqrt(max / (n_samples n_features)): larger |x| overflow sums of squares.
+        sqrt(max / n_features): larger |x| overflow a row's squared norm.
     low : float
-        sqrt(tiny / eps): smaller nonzero |x| have subnormal or zero squares.
+        sqrt(tiny): smaller nonzero |x| have subnormal or zero squares.
     """
     info = np.finfo(np.dtype(dtype))
-    high = float(np.sqrt(float(info.max) / max(shape[0] * shape[1], 1)))
-    low = float(np.sqrt(float(info.tiny) / float(info.eps)))
+    high = float(np.sqrt(float(info.max) / max(shape[1], 1)))
+    low = float(np.sqrt(float(info.tiny)))
     return high, low
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.datasets import make_blobs, make_swiss_roll
+from sklearn.datasets import load_digits, make_blobs, make_swiss_roll
 from sklearn.exceptions import NotFittedError
 from sklearn.manifold import LocallyLinearEmbedding, trustworthiness
 from sklearn.model_selection import GridSearchCV
@@ -337,3 +337,43 @@ def test_unfitted_and_wrong_widths():
         lle.inverse_transform(X)
     with pytest.raises(ValueError, match="at least 3 samples"):
         lle.score(X[:2])
+
+
+def test_hessian_follows_the_paper_not_sklearns_ltsa_equivalent():
+    """scikit-learn's 'hessian' keeps all k - d - 1 columns orthogonal to the
+    tangent space: its embedding is its 'ltsa' one. Ours keeps the d (d + 1) / 2
+    Hessian columns of Donoho & Grimes (2003) and differs from LTSA, whose own
+    embedding equals scikit-learn's."""
+    import warnings
+
+    from sklearn.manifold import LocallyLinearEmbedding as SkLLE
+
+    X = load_digits().data[:500]
+
+    def corr(a, b):
+        return min(abs(np.corrcoef(a[:, i], b[:, i])[0, 1]) for i in range(a.shape[1]))
+
+    kw = dict(n_neighbors=12, n_components=2, eigen_solver="dense")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk_h = SkLLE(method="hessian", **kw).fit_transform(X)
+        sk_l = SkLLE(method="ltsa", **kw).fit_transform(X)
+    ours_h = LLE(method="hessian", **kw).fit_transform(X)
+    ours_l = LLE(method="ltsa", **kw).fit_transform(X)
+    assert corr(sk_h, sk_l) > 1 - 1e-9
+    assert corr(ours_l, sk_l) > 1 - 1e-9
+    assert corr(ours_h, ours_l) < 0.99
+
+
+def test_locally_linear_embedding_function_equals_sklearns():
+    from sklearn.manifold import locally_linear_embedding as sk_lle
+
+    from skgen.manifold import locally_linear_embedding
+
+    X = load_digits().data[:300]
+    Y, err = locally_linear_embedding(X, n_neighbors=10, n_components=2,
+                                      eigen_solver="dense")
+    Y_sk, err_sk = sk_lle(X, n_neighbors=10, n_components=2, eigen_solver="dense")
+    assert err == pytest.approx(err_sk, rel=1e-6)
+    for i in range(2):
+        assert abs(np.corrcoef(Y[:, i], Y_sk[:, i])[0, 1]) > 1 - 1e-8

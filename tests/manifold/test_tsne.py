@@ -389,20 +389,38 @@ def test_three_dimensions_and_one(digits):
 
 # --- bad input --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("n_samples", [2, 4, 20, 90])
-def test_perplexity_too_high_is_lowered_with_a_warning(n_samples):
-    """openTSNE's rule: perplexity above (n - 1) / 3 becomes max((n - 1) / 3, 1)."""
+@pytest.mark.parametrize("n_samples", [2, 4, 20, 30])
+def test_perplexity_sklearn_refuses_is_lowered_with_a_warning(n_samples):
+    """Where scikit-learn refuses (perplexity >= n_samples), openTSNE's rule:
+    max((n - 1) / 3, 1), with a warning, so the default fits tiny data."""
     X = np.random.RandomState(n_samples).randn(n_samples, 3)
-    with pytest.warns(UserWarning, match="perplexity=30 is too high"):
+    with pytest.warns(UserWarning, match="perplexity=30 must be less than n_samples"):
         t = TSNE(random_state=0, max_iter=100).fit(X)
     assert t.perplexity_ == pytest.approx(max((n_samples - 1) / 3, 1))
     assert np.all(np.isfinite(t.embedding_))
     assert np.isfinite(t.kl_divergence_)
 
 
-def test_perplexity_within_bound_is_kept():
-    X = np.random.RandomState(0).randn(100, 3)
-    assert TSNE(perplexity=33, max_iter=100).fit(X).perplexity_ == 33
+@pytest.mark.parametrize("perplexity", [5, 30, 50, 100, 149.5])
+def test_perplexity_below_n_samples_is_kept_with_sklearns_affinities(perplexity):
+    """scikit-learn's rule: any perplexity below n_samples, min(n - 1, 3p + 1)
+    neighbours (the gallery's 150-point example uses 50 and 100)."""
+    import warnings as _w
+
+    from sklearn.manifold._t_sne import _joint_probabilities_nn
+    from sklearn.neighbors import NearestNeighbors
+
+    X = np.random.RandomState(0).randn(150, 4)
+    with _w.catch_warnings():
+        _w.simplefilter("error", UserWarning)
+        t = TSNE(perplexity=perplexity, max_iter=50, method="barnes_hut").fit(X)
+    assert t.perplexity_ == perplexity
+    k = min(149, int(3 * perplexity + 1))
+    D = NearestNeighbors(n_neighbors=k).fit(X).kneighbors_graph(mode="distance")
+    D.data **= 2
+    ref = _joint_probabilities_nn(D, perplexity, 0)
+    np.testing.assert_allclose(t.affinities_.toarray(), ref.toarray(), rtol=1e-3,
+                               atol=1e-9)
 
 
 def test_fft_refuses_three_components_and_bh_four():
