@@ -24,6 +24,7 @@ from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int, check_X
+from ..utils._validation import power_of_two_scale
 from ..utils._dask import apply_by_chunks, check_dask_X, is_dask_array
 from ..utils._numba import single_threaded_blas
 from ._pca_numerics import (
@@ -302,6 +303,13 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             )
         k = self._check_n_components(X, solver)
         n, d = X.shape
+        # Data far from unit scale (float32 in SI units) is decomposed as
+        # X * 2^k (exact) and the variances brought back: no subnormal squares.
+        X_user, scale = X, power_of_two_scale(X)
+        if not 2.0**-20 <= scale <= 2.0**20:
+            X = X * X.dtype.type(scale)
+        else:
+            scale = 1.0
         if sp.issparse(X):
             mean = np.asarray(X.mean(axis=0)).ravel().astype(X.dtype)
         else:
@@ -315,8 +323,11 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             spectrum, vt, total_var = self._fit_covariance_eigh(X, mean, k)
         else:
             spectrum, vt, total_var = self._fit_truncated(X, mean, k, solver)
+        if scale != 1.0:
+            f = X.dtype.type(scale)
+            spectrum, total_var, mean = spectrum / (f * f), total_var / scale**2, mean / f
         self._set_model(spectrum, vt, total_var, mean, k, n, d)
-        return X
+        return X_user
 
     def _fit_dask(self, X):
         """Fit on a dask array by passes over its chunks (:mod:`._pca_dask`)."""

@@ -19,6 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 
 from ..utils._numba import resolve_n_threads, run_in_blocks, single_threaded_blas
+from ..utils._validation import power_of_two_scale
 from ._cd import lasso_cd_gram
 from ._lars import lars_gram
 from ._omp import omp_gram
@@ -210,6 +211,20 @@ def sparse_encode(
         X = check_array(X, dtype=[np.float64, np.float32], order="C")
         dictionary = check_dictionary(dictionary, dtype=X.dtype)
         _check_width(X, dictionary)
+    # Signals far from unit scale are coded as X * 2^k (exact) with the penalty
+    # scaled alike: the kernels' tolerances are absolute (scikit-learn's too, and
+    # its lasso codes are all zero at 2^-60), the problem is scale-equivariant.
+    scale = power_of_two_scale(X)
+    if not 2.0**-20 <= scale <= 2.0**20:
+        f = X.dtype.type(scale)
+        if alpha is not None:
+            alpha = float(alpha) * scale * (scale if algorithm == "omp" else 1.0)
+        code = sparse_encode(
+            X * f, dictionary, gram=gram, cov=None if cov is None else cov * f,
+            algorithm=algorithm, n_nonzero_coefs=n_nonzero_coefs, alpha=alpha,
+            init=None if init is None else init * f, max_iter=max_iter,
+            n_jobs=n_jobs, check_input=False, positive=positive)
+        return code / f
     n_samples, n_features = X.shape
     n_atoms = dictionary.shape[0]
     n_nonzero_coefs = _check_encode_params(algorithm, n_nonzero_coefs, positive,

@@ -55,9 +55,11 @@ from ..utils import (
     block_moments,
     check_array_param,
     check_n_samples,
+    check_positive_int,
     check_X,
     merge_moments,
 )
+from ..utils._validation import power_of_two_scale
 from ..utils._dask import (
     apply_by_chunks,
     check_chunk,
@@ -252,6 +254,20 @@ def _check_weights_init(weights_init, n_components, dtype):
     return w / w.sum()
 
 
+# Largest sparse input densified for scikit-learn's k-means (entries; 256 MiB).
+_DENSE_KMEANS_ENTRIES = 1 << 25
+
+
+def _dense(X):
+    """X as a dense array for scikit-learn's k-means, which runs other arithmetic
+    on CSR input (ties between binary rows broken otherwise): the same data dense
+    or sparse gives the same start. Above 2^25 entries a CSR X stays sparse
+    (k-means++ on all rows of a large sparse X would not fit in memory dense)."""
+    if sp.issparse(X) and X.shape[0] * X.shape[1] <= _DENSE_KMEANS_ENTRIES:
+        return X.toarray()
+    return X
+
+
 class BaseMixture(
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
@@ -442,7 +458,7 @@ class BaseMixture(
         if self.init_params == "kmeans":
             labels = (
                 KMeans(n_clusters=K, n_init=1, random_state=random_state)
-                .fit(X, sample_weight=weights)
+                .fit(_dense(X), sample_weight=weights)
                 .labels_
             )
             resp = _one_hot(labels, K, X.dtype, None)
@@ -463,6 +479,7 @@ class BaseMixture(
     def _kmeans_plusplus(self, X, weights, random_state):
         # Centred, since kmeans_plusplus expands squared distances: data far
         # from the origin (float32 offset by 1e4) would lose every digit.
+        X = _dense(X)
         Xc = X if sp.issparse(X) else X - X.mean(axis=0, dtype=np.float64).astype(X.dtype)
         _, indices = kmeans_plusplus(
             Xc, self.n_components, random_state=random_state, sample_weight=weights
@@ -499,7 +516,7 @@ class BaseMixture(
             centers = (
                 KMeans(n_clusters=K, n_init=1, max_iter=_SAMPLE_LLOYD_STEPS,
                        random_state=random_state)
-                .fit(sample, sample_weight=w)
+                .fit(_dense(sample), sample_weight=w)
                 .cluster_centers_
             )
             for _ in range(_LLOYD_PASSES):
@@ -571,7 +588,31 @@ class BaseMixture(
         weights = self._validate_sample_weight(sample_weight, X)
         n_samples = X.shape[0]
         check_n_samples(n_samples, self.n_components)
-        self._check_parameters(X)
+        # Data far from unit scale (float32 in SI units, 1e-17) is fitted as
+        # X * 2^k (exact) and the parameters brought back: no subnormal
+        # squares, the same model as at unit scale.
+        scale = self._internal_scale(X)
+        if scale != 1.0:
+            X = X * X.dtype.type(scale)
+        self._data_scale = scale
+        self._scale_ = 1.0  # the parameters are of X * scale while EM runs
+        try:
+            self._check_parameters(X)
+            return self._fit_scaled(X, weights, scale)
+        finally:
+            self._data_scale = 1.0
+
+    _data_scale = 1.0
+
+    def _internal_scale(self, X):
+        """2^-e for in-memory data whose largest magnitude 2^e is outside
+        [2^-20, 2^20] (1.0 otherwise, for dask and for scale-free mixtures)."""
+        if is_dask_array(X) or not hasattr(self, "_rescale_parameters"):
+            return 1.0
+        scale = power_of_two_scale(X)
+        return scale if not 2.0**-20 <= scale <= 2.0**20 else 1.0
+
+    def _fit_scaled(self, X, weights, scale):
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         if not do_init and self.means_.shape[1] != X.shape[1]:
@@ -583,10 +624,20 @@ class BaseMixture(
         # BLAS on the idle cores only: on a machine with a busy core, a thread
         # sharing it makes every product wait (see idle_cores).
         with blas_threads_for_load():
+            if not do_init and scale != 1.0:
+                self._rescale_parameters(scale)
             self._run_em(X, weights, do_init)
             if is_dask_array(X):
                 return self._lazy_output(X, "predict_proba")
-            return self._e_step(X)[1]
+            resp = self._e_step(X)[1]
+        if scale != 1.0:
+            self._rescale_parameters(1.0 / scale)
+            self._scale_ = scale
+            # log p(x) = log p_scaled(x * scale) + n_features log(scale).
+            shift = X.shape[1] * np.log(scale)
+            self.lower_bound_ += shift
+            self.lower_bounds_ = self.lower_bounds_ + shift
+        return resp
 
     def _run_em(self, X, weights, do_init):
         """The EM iterations of ``_fit`` on validated X (in memory or dask)."""
@@ -862,11 +913,7 @@ class BaseMixture(
             When ``n_samples`` is not a positive integer.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at "
-                "least one sample."
-            )
+        check_positive_int(n_samples)
         rng = check_random_state(self.random_state if random_state is None else random_state)
         weights = np.asarray(self.weights_, dtype=np.float64)
         counts = rng.multinomial(n_samples, weights / weights.sum())

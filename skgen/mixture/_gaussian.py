@@ -227,6 +227,22 @@ def _estimate_log_gaussian_prob(X, means, prec_chol, covariance_type):
     return out
 
 
+def _precisions(U, covariance_type):
+    """Precisions from their Cholesky factors; float64 where the data's dtype
+    cannot hold them (float32 data in SI units: variances of 1e-41 have
+    precisions above float32's 3.4e38)."""
+    with np.errstate(over="ignore"):
+        if covariance_type == "full":
+            P = U @ U.transpose(0, 2, 1)
+        elif covariance_type == "tied":
+            P = U @ U.T
+        else:
+            P = U**2
+    if not np.all(np.isfinite(P)) and U.dtype != np.float64:
+        return _precisions(U.astype(np.float64), covariance_type)
+    return P
+
+
 class GaussianMixtureEM(BaseMixture):
     """Gaussian mixture model fitted by expectation-maximisation.
 
@@ -289,7 +305,8 @@ class GaussianMixtureEM(BaseMixture):
     covariances_ : ndarray
         (K, d, d) full, (d, d) tied, (K, d) diag, (K,) spherical.
     precisions_ : ndarray
-        Inverses of ``covariances_``, same shape.
+        Inverses of ``covariances_``, same shape (float64 for float32 data
+        whose precisions exceed float32's range, e.g. variances below 3e-39).
     precisions_cholesky_ : ndarray
         Upper-triangular U with U U^T = precision, same shape.
     converged_ : bool
@@ -403,6 +420,19 @@ class GaussianMixtureEM(BaseMixture):
                             "positive-definite"
                         )
             self._precisions_init = prec
+        scale = self._data_scale
+        if scale != 1.0:
+            # The EM runs on X * scale (see BaseMixture._fit): so do the starts.
+            if self._means_init is not None:
+                self._means_init = self._means_init * X.dtype.type(scale)
+            if self._precisions_init is not None:
+                self._precisions_init = self._precisions_init / X.dtype.type(scale) ** 2
+
+    def _rescale_parameters(self, factor):
+        """The fitted Gaussians of X * factor, from those of X (exact for 2^k)."""
+        f = self.means_.dtype.type(factor)
+        self._set_parameters((self.weights_, self.means_ * f, self.covariances_ * f * f,
+                              self.precisions_cholesky_ / f))
 
     def _initial_parameters_given(self):
         return (
@@ -419,7 +449,8 @@ class GaussianMixtureEM(BaseMixture):
     def _initialize(self, stats):
         if stats is not None:
             nk, means, covariances = _estimate_gaussian_parameters(
-                stats, self.reg_covar, self.covariance_type, stats.mean.dtype
+                stats, self.reg_covar * self._data_scale ** 2, self.covariance_type,
+                stats.mean.dtype
             )
             # nk / nk.sum(), not nk / n_samples: a one-hot start on K points
             # (k-means++, random_from_data) would otherwise give weights summing to K/n.
@@ -442,7 +473,8 @@ class GaussianMixtureEM(BaseMixture):
 
     def _m_step(self, stats):
         nk, self.means_, self.covariances_ = _estimate_gaussian_parameters(
-            stats, self.reg_covar, self.covariance_type, stats.mean.dtype
+            stats, self.reg_covar * self._data_scale ** 2, self.covariance_type,
+            stats.mean.dtype
         )
         self.weights_ = nk / nk.sum()
         self.precisions_cholesky_ = _compute_precision_cholesky(
@@ -450,9 +482,19 @@ class GaussianMixtureEM(BaseMixture):
         )
 
     def _estimate_log_prob(self, X):
-        return _estimate_log_gaussian_prob(
-            X, self.means_, self.precisions_cholesky_, self.covariance_type
+        scale = getattr(self, "_scale_", 1.0)
+        if scale == 1.0:
+            return _estimate_log_gaussian_prob(
+                X, self.means_, self.precisions_cholesky_, self.covariance_type
+            )
+        # A model fitted far from unit scale scores X * scale (exact) against its
+        # rescaled Gaussians: the precisions themselves may not fit in float32.
+        f = X.dtype.type(scale)
+        log_prob = _estimate_log_gaussian_prob(
+            X * f, self.means_ * f, self.precisions_cholesky_ / f, self.covariance_type
         )
+        log_prob += X.dtype.type(X.shape[1] * np.log(scale))
+        return log_prob
 
     def _estimate_log_weights(self):
         return np.log(self.weights_)
@@ -472,13 +514,7 @@ class GaussianMixtureEM(BaseMixture):
             self.covariances_,
             self.precisions_cholesky_,
         ) = params
-        U = self.precisions_cholesky_
-        if self.covariance_type == "full":
-            self.precisions_ = U @ U.transpose(0, 2, 1)
-        elif self.covariance_type == "tied":
-            self.precisions_ = U @ U.T
-        else:
-            self.precisions_ = U**2
+        self.precisions_ = _precisions(self.precisions_cholesky_, self.covariance_type)
 
     def _n_parameters(self):
         K, d = self.means_.shape

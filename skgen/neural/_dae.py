@@ -136,10 +136,14 @@ class DenoisingAE(BaseNeural):
         C(x~ | x); see ``noise_level``.
     noise_level : float, default=0.25
         Standard deviation ('gaussian') or probability per feature ('masking',
-        'salt_and_pepper', which needs noise_level <= 1).
+        'salt_and_pepper', which needs noise_level <= 1). The networks see X
+        times the power of two ``data_scale_`` that brings the training data's
+        largest magnitude into (0.5, 1], so a 'gaussian' std (and the salt
+        value 1) is in those units: the same model for pixels 0-255 or 0-1.
     loss : {'mse', 'bce'}, default='mse'
         Mean squared error, or cross-entropy with a sigmoid output ('bce' needs
-        X in [0, 1]); both averaged over features.
+        X in [0, 1] and is not rescaled); both averaged over features. Scores
+        and ``reconstruction_variance_`` are in X's (squared) units.
     batch_size, learning_rate_init, max_iter, tol, early_stopping, \
 validation_fraction, n_iter_no_change, warm_start, verbose, random_state, \
 device, clip_norm, n_devices
@@ -148,9 +152,11 @@ device, clip_norm, n_devices
     Attributes
     ----------
     params_ : dict
-        Encoder and decoder layers as NumPy arrays.
+        Encoder and decoder layers as NumPy arrays (for X times ``data_scale_``).
+    data_scale_ : float
+        The power of two the networks' input is X times.
     loss_curve_ : list of float
-        Mean training loss per epoch.
+        Mean training loss per epoch, in the rescaled units.
     validation_scores_ : list of float or None
     best_loss_ : float
     best_validation_score_ : float or None
@@ -243,15 +249,21 @@ device, clip_norm, n_devices
                 f"{X.max():g}]"
             )
 
+    def _scale_free(self):
+        return self.loss == "bce"
+
     def _after_fit(self, X):
-        self.feature_range_ = np.stack([X.min(axis=0), X.max(axis=0)])
+        # X: the rescaled training rows; both summaries in X's own units.
+        self.feature_range_ = self._unscale(np.stack([X.min(axis=0), X.max(axis=0)]))
         self.reconstruction_variance_ = float(
             np.mean(self._score_losses(X)) if self.loss == "mse" else 0.0)
 
     def _score_losses(self, X):
+        """Per-row losses of rescaled rows X, in X's units (squared for 'mse')."""
         spec, params = self._spec(), self._device_params()
-        return self._map_rows(X, lambda Xb, keys: _score_rows(spec, params, Xb, keys),
-                              jax.random.PRNGKey(0))
+        losses = self._map_rows(X, lambda Xb, keys: _score_rows(spec, params, Xb, keys),
+                                jax.random.PRNGKey(0))
+        return losses / self.data_scale_ ** 2 if self.loss == "mse" else losses
 
     def transform(self, X):
         """The code of clean X (no corruption).
@@ -287,7 +299,7 @@ device, clip_norm, n_devices
             return self._lazy("inverse_transform", X, self.n_features_in_, codes=True)
         Z = self._check_codes(X)
         spec, params = self._spec(), self._device_params()
-        return map_fixed_rows(lambda Zb: _decode(spec, params, Zb), Z)
+        return self._unscale(map_fixed_rows(lambda Zb: _decode(spec, params, Zb), Z))
 
     def score(self, X, y=None):
         """Minus the mean denoising loss: reconstruct clean X from C(X).
@@ -343,11 +355,12 @@ device, clip_norm, n_devices
         check_positive_int(n_samples, "n_samples")
         check_positive_int(n_steps, "n_steps")
         rng = check_random_state(random_state)
-        lo, hi = self.feature_range_
+        scale = self.data_scale_
+        lo, hi = self.feature_range_ * scale
         X0 = (lo + (hi - lo) * rng.uniform(size=(n_samples, lo.shape[0])))
         self._ensure_device()
         key = prng_key(rng)
-        sigma = float(np.sqrt(self.reconstruction_variance_))
-        return np.asarray(_chain(self._spec(), self._device_params(),
-                                 jnp.asarray(X0, jnp.float32), key, sigma,
-                                 int(n_steps)))
+        sigma = float(np.sqrt(self.reconstruction_variance_)) * scale
+        return self._unscale(np.asarray(_chain(self._spec(), self._device_params(),
+                                               jnp.asarray(X0, jnp.float32), key,
+                                               sigma, int(n_steps))))

@@ -12,6 +12,7 @@ mini-batches, with the whole training set on the device and one host sync (the
 epoch's mean loss) per epoch.
 """
 
+import math
 import numbers
 import warnings
 from functools import partial
@@ -368,6 +369,7 @@ class _Data:
 
     def __init__(self, estimator, X, reset):
         self.estimator = estimator
+        self.reset = reset
         self.dask = is_dask_array(X)
         self._device_X = None
         if self.dask:
@@ -388,9 +390,14 @@ class _Data:
         return sum(self.infos[i][2] - self.infos[i][1] for i in self.chunks)
 
     def load(self, i):
-        """Chunk ``i`` as checked float32 rows in host memory."""
-        return load_chunk(self.X, i, self.infos, self.limits,
+        """Chunk ``i`` as checked float32 rows in host memory, rescaled."""
+        rows = load_chunk(self.X, i, self.infos, self.limits,
                           self.estimator._validate_values, np.float32)
+        return self._scaled(rows)
+
+    def _scaled(self, rows):
+        scale = self.estimator.data_scale_
+        return rows if scale == 1.0 else rows * np.float32(scale)
 
     def init_rows(self):
         """The rows that data-dependent starts and summaries are computed on:
@@ -404,12 +411,25 @@ class _Data:
             sample = np.asarray(take_rows(self.X, pick), dtype=np.float32)
             check_sampled_rows(sample, pick, self.X, self.limits,
                                self.estimator._validate_values)
-            self._sample = sample
+            if self.reset:
+                # A dask array's scale comes from its first uniform sample.
+                self.estimator._set_scale(sample)
+                self.reset = False
+            self._sample = self._scaled(sample)
         return self._sample
 
     def split(self, fraction, seed):
         """Hold out a validation set: rows in memory, whole chunks of a dask array."""
         if not self.dask:
+            n = self.X.shape[0]
+            n_val = math.ceil(fraction * n)  # train_test_split's rounding
+            if n_val < 1 or n - n_val < 1:
+                raise ValueError(
+                    f"validation_fraction={fraction} with early_stopping holds out "
+                    f"{n_val} of the {n} rows and leaves {n - n_val} to train on; "
+                    "both need at least one row: use a validation_fraction between "
+                    f"{1 / n:.3g} and {1 - 1 / n:.3g} or more rows"
+                )
             self.X, X_val = train_test_split(self.X, test_size=fraction, random_state=seed)
             return _Validation(self, X_val, None)
         if len(self.chunks) < 2:
@@ -517,11 +537,54 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         return tuple(int(h) for h in raw)
 
     def _check_input(self, X, reset):
-        # The networks compute in float32: 1e150 is finite in float64 only.
-        X = check_X(self, X, reset=reset, magnitude_dtype=np.float32)
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        """X checked, rescaled by ``data_scale_`` (set here when ``reset``), float32.
+
+        The networks compute in float32 on X times a power of two (exact) that
+        brings the training data's largest magnitude into (0.5, 1]: pixels
+        0-255, 1e-17 or 1e30 units train the same network. A row is refused
+        only when, rescaled, its squared norm would overflow float32.
+        """
+        X = check_X(self, X, reset=reset, magnitude_dtype=False)
         self._validate_values(X)
-        return X
+        if reset:
+            self._set_scale(X)
+        scale = self.data_scale_
+        peak = float(np.max(np.abs(X))) if X.size else 0.0
+        high, _ = magnitude_limits(X.shape, np.float32)
+        if peak * scale > high:
+            raise ValueError(
+                f"X holds values up to {peak:.3g} in absolute value; this model, "
+                f"fitted on data of magnitude about {0.5 / scale:.3g} to "
+                f"{1 / scale:.3g}, computes in float32 and accepts at most "
+                f"{high / scale:.3g} for rows of {X.shape[1]} features. Rescale X "
+                "as the training data."
+            )
+        if scale != 1.0:
+            X = X * scale
+        return np.ascontiguousarray(X, dtype=np.float32)
+
+    def _scale_free(self):
+        """True when the likelihood needs X in [0, 1] as given (no rescaling)."""
+        return False
+
+    def _set_scale(self, X):
+        """``data_scale_``: 2^-e with max |X| 2^-e in (0.5, 1] (1 for [0, 1] data)."""
+        peak = float(np.max(np.abs(X))) if X.size else 0.0
+        if self._scale_free() or peak == 0.0 or not np.isfinite(peak):
+            self.data_scale_ = 1.0
+        else:
+            mantissa, exponent = np.frexp(peak)
+            exponent = int(exponent) - (mantissa == 0.5)  # exact powers of two stay
+            self.data_scale_ = float(np.ldexp(1.0, -exponent))
+
+    def _unscale(self, X):
+        """Network outputs in X's units."""
+        scale = self.data_scale_
+        return X if scale == 1.0 else (X / np.float32(scale)).astype(np.float32)
+
+    def _log_jacobian(self):
+        """log |d(X scaled) / dX| per sample: n_features log data_scale_ (nats)."""
+        return self.n_features_in_ * float(np.log(self.data_scale_))
 
     def _device_array(self, X):
         return jax.device_put(jnp.asarray(X), self._device)

@@ -31,6 +31,8 @@ _LOG_2PI = math.log(2 * math.pi)
 # Floor of a learned log-std: a constant feature would otherwise drive its
 # variance to 0 and the likelihood to +inf.
 LOG_SIGMA_MIN = math.log(1e-3)
+# Bounds of the encoder's log-variance: posterior std between e^-15 and e^10.
+LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0
 
 
 class VAESpec(NamedTuple):
@@ -62,9 +64,15 @@ def vae_init(spec, key, n_features):
 
 
 def encode(spec, params, X):
-    """Posterior mean and log-variance, each (n, n_components)."""
+    """Posterior mean and log-variance, each (n, n_components).
+
+    The log-variance is clipped to [LOGVAR_MIN, LOGVAR_MAX] so that exp(logvar)
+    stays finite in float32 (it overflows above 88) on inputs far from the
+    training data.
+    """
     h = mlp_apply(params["enc"], X, spec.activation)
-    return h[..., : spec.n_components], h[..., spec.n_components:]
+    logvar = jnp.clip(h[..., spec.n_components:], LOGVAR_MIN, LOGVAR_MAX)
+    return h[..., : spec.n_components], logvar
 
 
 def decode(spec, params, Z):
@@ -140,9 +148,12 @@ class VAE(BaseNeural):
         Encoder hidden widths; the decoder mirrors them. () gives linear maps.
     activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
     likelihood : {'gaussian', 'bernoulli'}, default='gaussian'
-        'gaussian' works on any real X: a learned per-feature variance (its
-        standard deviation floored at 1e-3, so constant features stay finite), or
-        the fixed ``sigma``. 'bernoulli' needs X in [0, 1] (pixel intensities or
+        'gaussian' works on any real X, in any units: the networks see X times
+        the power of two ``data_scale_`` that brings the training data's
+        largest magnitude into (0.5, 1] (exact), and scores are reported in
+        X's units. A learned per-feature variance (its standard deviation
+        floored at 1e-3 of that magnitude, so constant features stay finite),
+        or the fixed ``sigma`` (in those rescaled units). 'bernoulli' needs X in [0, 1] (pixel intensities or
         binary data are the Bernoulli means' targets) and is the usual choice
         for images such as binarized MNIST.
     sigma : float > 0 or None, default=None
@@ -190,9 +201,14 @@ class VAE(BaseNeural):
     ----------
     params_ : dict
         Encoder, decoder (lists of {'w', 'b'} NumPy arrays) and, for a learned
-        Gaussian variance, 'log_sigma' (n_features,).
+        Gaussian variance, 'log_sigma' (n_features,), all for X times
+        ``data_scale_``.
+    data_scale_ : float
+        The power of two the networks' input is X times (1 for the Bernoulli
+        likelihood and for data whose largest magnitude is in (0.5, 1]).
     loss_curve_ : list of float
-        Mean training loss (minus the ELBO, nats per sample) per epoch.
+        Mean training loss (minus the ELBO, nats per sample) per epoch, of X
+        times ``data_scale_`` (add n_features log(data_scale_) for X's units).
     validation_scores_ : list of float or None
         Validation ELBO per epoch with ``early_stopping``.
     best_loss_ : float
@@ -283,6 +299,9 @@ class VAE(BaseNeural):
                 f"[{X.min():g}, {X.max():g}]"
             )
 
+    def _scale_free(self):
+        return self.likelihood == "bernoulli"
+
     def _kl_weight(self, epoch):
         if self.kl_warmup > 0:
             return min(1.0, (epoch + 1) / self.kl_warmup)
@@ -340,7 +359,8 @@ class VAE(BaseNeural):
             return self._lazy("inverse_transform", X, self.n_features_in_, codes=True)
         Z = self._check_codes(X)
         spec, params = self._spec(), self._device_params()
-        return map_fixed_rows(lambda Zb: _decode_mean(spec, params, Zb), Z)
+        means = map_fixed_rows(lambda Zb: _decode_mean(spec, params, Zb), Z)
+        return self._unscale(means)
 
     def score_samples(self, X):
         """ELBO, or importance-weighted bound, per sample (nats).
@@ -355,7 +375,9 @@ class VAE(BaseNeural):
             ``n_importance_samples`` = 1: log p(x | z) - KL(q || p) with one draw
             z ~ q(z | x) (noise fixed per row, so repeated calls agree);
             k > 1: log (1/k) sum_i p(x, z_i) / q(z_i | x) (Burda et al. 2016).
-            Both are lower bounds on log p(x) in expectation.
+            Both are lower bounds on log p(x) in expectation, in the units
+            of X: the networks see X times ``data_scale_``, and the density
+            carries the Jacobian, n_features log(data_scale_).
 
         Raises
         ------
@@ -365,7 +387,8 @@ class VAE(BaseNeural):
         if is_dask_array(X):
             return self._lazy("score_samples", X, None)
         X = self._check_fitted_input(X)
-        return self._bound(X, self.n_importance_samples, jax.random.PRNGKey(0))
+        return (self._bound(X, self.n_importance_samples, jax.random.PRNGKey(0))
+                + self._log_jacobian())
 
     def _bound(self, X, k, key):
         spec, params = self._spec(), self._device_params()
@@ -434,7 +457,7 @@ class VAE(BaseNeural):
             return (rng.uniform(size=means.shape) < means).astype(np.float32)
         std = (np.exp(np.maximum(self.params_["log_sigma"], LOG_SIGMA_MIN))
                if self.sigma is None
-               else np.float32(self.sigma))
+               else np.float32(self.sigma)) / self.data_scale_
         return (means + std * rng.standard_normal(means.shape)).astype(np.float32)
 
 
