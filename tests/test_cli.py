@@ -135,3 +135,101 @@ def test_compare_dask_rows_equal_the_in_memory_scores():
     # PCA and the mixtures' 'kmeans' start differ on dask only in the mixtures'
     # k-means (a sample plus Lloyd passes): PCA's held-out score is the same.
     assert in_memory["PCA (dask, 1 workers)"]["score_diff"] == pytest.approx(0, abs=1e-8)
+
+
+# ------------------------------------------------ the front door (issue 19)
+def test_help_is_instant_and_lists_names():
+    """`skgen --help` imported scikit-learn before parsing (2.6 s)."""
+    code = ("import sys, skgen._cli as c; "
+            "assert 'sklearn' not in sys.modules and 'numba' not in sys.modules; "
+            "c.main(['compare', '--help'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "sklearn" not in out.stderr, out.stderr
+    for name in ("GaussianMixtureEM", "TSNE", "VAE-bernoulli", "olivetti", "--data-home"):
+        assert name in out.stdout
+
+
+def test_cli_names_are_the_comparisons_names():
+    from skgen import _cli
+    from skgen.compare import DATASETS
+
+    assert list(_cli.ESTIMATOR_NAMES) == [c.name for c in COMPARISONS]
+    assert tuple(_cli.DATASETS) == tuple(DATASETS)
+
+
+def test_unknown_estimator_lists_the_valid_names(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare", "--estimators", "foo"])
+    err = capsys.readouterr().err
+    assert "unknown estimators: foo" in err and "GaussianMixtureEM" in err
+    assert "TSNE" in err
+
+
+def test_missing_data_is_one_line_naming_data_home(tmp_path, capsys, monkeypatch):
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setenv("SKGEN_DATA", str(tmp_path / "nothing"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--data", "mnist", "--report", ""])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(err)
+    assert "--data mnist" in err[-1] and "--data-home" in err[-1]
+    assert str(tmp_path / "nothing") in err[-1]
+
+
+def test_rows_print_as_they_complete_and_report_is_replaced(tmp_path, capsys):
+    report = tmp_path / "rep"
+    report.mkdir()
+    (report / "stale_old_figure.png").write_bytes(b"old")
+    (report / "mine.txt").write_text("kept")
+    assert main(["compare", "--estimators", "GaussianMixtureEM", "TSNE", "--report",
+                 str(report), "--no-progress", "--max-samples", "400"]) == 0
+    out = capsys.readouterr().out
+    # Each row printed before the final table, openTSNE's absence noted.
+    assert out.index("  GaussianMixtureEM vs GaussianMixture on ") < out.index("estimator ")
+    if "openTSNE" not in [r for r in out.splitlines() if r.startswith("TSNE ")]:
+        assert "not run" in out or "openTSNE" in out
+    assert not (report / "stale_old_figure.png").exists()
+    assert (report / "mine.txt").read_text() == "kept"
+    text = (report / "report.md").read_text()
+    assert "Rows run: GaussianMixtureEM, TSNE." in text
+    assert "DenoisingAE" not in text and "SparseCoder" not in text
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rep-")]
+
+
+def test_interrupted_run_keeps_the_previous_report(tmp_path, monkeypatch):
+    from skgen.compare import _runner
+
+    report = tmp_path / "rep"
+    run_compare(*load_data("digits", max_samples=300), report=report, progress=False,
+                comparisons=COMPARISONS[:1])
+    before = sorted(p.name for p in report.iterdir())
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_runner, "_fit_and_score", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_compare(*load_data("digits", max_samples=300), report=report,
+                    progress=False, comparisons=COMPARISONS[2:3])
+    assert sorted(p.name for p in report.iterdir()) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rep-")]
+
+
+def test_bic_curve_shows_its_minimum(tmp_path):
+    import numpy as np
+    from sklearn.datasets import make_blobs
+
+    from skgen import GaussianMixtureEM
+    from skgen.utils._plotting import plot_bic
+
+    X, _ = make_blobs(600, centers=12, cluster_std=0.3, random_state=0)
+    bics = plot_bic(GaussianMixtureEM(random_state=0), X, [1, 2, 4, 6], tmp_path / "b.png")
+    best = min(bics, key=bics.get)
+    assert best < max(bics), bics  # the grid grew past 6 until the minimum was inside
+    assert (tmp_path / "b.png").stat().st_size > 0

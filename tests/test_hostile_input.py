@@ -128,12 +128,19 @@ def test_magnitude_errors_name_the_problem(input_name):
         skgen.GaussianMixtureEM(2).fit(INPUTS[input_name])
 
 
-def test_neural_checks_float32_limits_before_casting():
-    """Regression: 1e150 passed the float64 finiteness check and became inf (NaN
-    codes) when cast to float32."""
+def test_neural_rescale_before_casting_to_float32():
+    """1e150 became inf (NaN codes) when cast to float32, then was refused; now the
+    networks see X times a power of two and the outputs come back in X's units
+    (float64 where float32 cannot hold them)."""
     X = np.random.RandomState(0).randn(30, 4) * 1e150
-    with pytest.raises(ValueError, match="overflow float32"):
-        skgen.VAE(2, hidden_layer_sizes=(4,), max_iter=1).fit(X)
+    vae = skgen.VAE(2, hidden_layer_sizes=(4,), max_iter=1).fit(X)
+    back = vae.inverse_transform(vae.transform(X))
+    assert back.dtype == np.float64 and np.all(np.isfinite(back))
+    assert np.max(np.abs(back)) > 1e148
+    assert np.isfinite(vae.score(X))
+    # A row far beyond the training data's scale is refused, naming the limit.
+    with pytest.raises(ValueError, match="float32"):
+        vae.transform(X * 1e150)
 
 
 def test_pca_zero_variance_score_is_refused():

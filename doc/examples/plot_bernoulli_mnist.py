@@ -7,8 +7,9 @@ independent Bernoullis (Bishop 2006, section 9.3.3). Without seeing the labels,
 EM finds components whose means look like the digits; the figure shows the learned
 means (the probability that each pixel is on) and samples drawn from the model.
 
-MNIST is read from ``../shared/data`` beside the repository when it is there;
-otherwise the example falls back to scikit-learn's bundled 8x8 digits.
+MNIST is read from ``../shared/data`` beside the repository. Where that folder
+is absent the example runs on scikit-learn's bundled 8x8 digits instead, and its
+first printed line says so.
 """
 
 from pathlib import Path
@@ -29,11 +30,14 @@ try:
 
     mnist = load_mnist(data_home, subset="train", download_if_missing=False)
     X, y, shape = mnist.data / 255.0, mnist.target, (28, 28)
+    print("MNIST training images")
 except FileNotFoundError:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     X, y, shape = digits.data / 16.0, digits.target, (8, 8)
+    print(f"MNIST is not in {data_home}: this build uses scikit-learn's 8x8 digits "
+          "instead")
 
 keep = np.isin(y, [3, 5, 8])
 X, y = X[keep], y[keep]

@@ -5,10 +5,11 @@ comparisons in its own module. ``COMPARISONS`` lists them all, in table order.
 """
 
 from . import _decomposition, _manifold, _mixture, _neural
-from ._runner import DATASETS, Comparison, DataContext, format_table, load_data, run_compare
+from ._runner import (DATASETS, Comparison, DataContext, format_row, format_table,
+                      load_data, run_compare)
 
 COMPARISONS = (_mixture.COMPARISONS + _decomposition.COMPARISONS + _neural.COMPARISONS
                + _manifold.COMPARISONS)
 
-__all__ = ["Comparison", "COMPARISONS", "DATASETS", "DataContext", "format_table",
-           "load_data", "run_compare"]
+__all__ = ["Comparison", "COMPARISONS", "DATASETS", "DataContext", "format_row",
+           "format_table", "load_data", "run_compare"]

@@ -79,14 +79,14 @@ def local_cluster(n_workers):
     Raises
     ------
     ImportError
-        Without the ``dask`` extra (``pip install "skgen[dask]"``).
+        Without the ``dask`` extra (``pip install "scikit-gen[dask]"``).
     """
     try:
         import dask
         from distributed import Client, LocalCluster
     except ImportError as error:  # pragma: no cover - the extra is missing
         raise ImportError(
-            'skgen compare --dask needs dask.distributed: pip install "skgen[dask]"'
+            'skgen compare --dask needs dask.distributed: pip install "scikit-gen[dask]"'
         ) from error
     with LocalCluster(n_workers=n_workers, threads_per_worker=1,
                       dashboard_address=None) as cluster, \

@@ -131,6 +131,7 @@ COMPARISONS = [
         baselines={"LocallyLinearEmbedding": _make_sklearn_lle},
         metrics=_EMBEDDING_METRICS,
         figures=_embedding_figures,
+        max_train=3000,
     ),
     Comparison(
         name="TSNE",
@@ -140,5 +141,10 @@ COMPARISONS = [
         metrics=_EMBEDDING_METRICS,
         figures=_embedding_figures,
         warm_up=_tsne_warm_up,
+        max_train=5000,
+        missing={"openTSNE": 'openTSNE is not installed (pip install openTSNE, or '
+                             'the bench extra: pip install ".[bench]")',
+                 "TSNE (scikit-learn)": "skipped above 20000 rows (tens of minutes "
+                                        "on a small machine)"},
     ),
 ]

@@ -54,7 +54,7 @@ def _mixture_figures(estimator, ctx, X_train, folder):
     n_bic = min(X_train.shape[0], 5000)
     rows = np.random.RandomState(ctx.random_state).choice(X_train.shape[0], n_bic, replace=False)
     path = folder / f"{name}_bic.png"
-    plot_bic(estimator, X_train[np.sort(rows)], [2, 5, 10, 15, 20], path)
+    plot_bic(estimator, X_train[np.sort(rows)], [1, 2, 5, 10, 15, 20], path)
     figures.append((f"BIC against the number of components ({n_bic} training samples)", path))
     return figures
 
@@ -96,6 +96,7 @@ COMPARISONS = [
         make=_make_gaussian,
         baselines={"GaussianMixture": _make_sklearn_gaussian},
         figures=_mixture_figures,
+        max_train=5000,
     ),
     Comparison(
         name="BernoulliMixture",
@@ -107,5 +108,6 @@ COMPARISONS = [
         data="binary",
         scorers={"independent Bernoulli (BernoulliNB)": _independent_bernoulli_score},
         figures=_mixture_figures,
+        max_train=10000,
     ),
 ]

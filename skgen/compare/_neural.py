@@ -85,7 +85,7 @@ def _vae_figures(estimator, ctx, X_train, folder):
 
 
 def _latent_map(ctx, X_train, folder):
-    """Posterior means of a 2-D VAE fitted for the figure."""
+    """Posterior means of a 2-D VAE fitted for the figure, coloured by label."""
     from .. import VAE
     from ..utils._plotting import _pyplot
 
@@ -96,11 +96,15 @@ def _latent_map(ctx, X_train, folder):
         vae.fit(X_train)
     Z = vae.transform(X_train)
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 5))
-    projection = np.random.RandomState(0).randn(X_train.shape[1], 10)
-    ax.scatter(Z[:, 0], Z[:, 1], s=3, c=np.argmax(X_train @ projection, 1), cmap="tab10")
-    ax.set_title("2-D VAE latent map (posterior means; colours: a random\n"
-                 "projection's argmax, no labels are used)")
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    if ctx.y_train is not None:
+        points = ax.scatter(Z[:, 0], Z[:, 1], s=3, c=ctx.y_train, cmap="tab10")
+        fig.colorbar(points, ax=ax, ticks=np.unique(ctx.y_train), label="label")
+        ax.set_title("2-D VAE latent map (posterior means; the labels,\n"
+                     "not used in training, give the colours)")
+    else:
+        ax.scatter(Z[:, 0], Z[:, 1], s=3, c="k")
+        ax.set_title("2-D VAE latent map (posterior means; no labels)")
     path = folder / "VAE_latent_map.png"
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -130,6 +134,7 @@ COMPARISONS = [
         make=_make_vae_gaussian,
         baselines={"PCA (probabilistic, same latent dim)": _make_latent_pca},
         figures=_vae_figures,
+        max_train=10000,
     ),
     Comparison(
         name="VAE-bernoulli",
@@ -137,6 +142,7 @@ COMPARISONS = [
         baselines={"BernoulliMixture": _make_bernoulli_baseline},
         data="binary",
         figures=_vae_figures,
+        max_train=10000,
     ),
     Comparison(
         name="DenoisingAE",
@@ -145,5 +151,6 @@ COMPARISONS = [
         scorers={"PCA (same code size)": _denoising_score},
         metrics={"psnr_dB": _denoising_psnr},
         figures=_dae_figures,
+        max_train=10000,
     ),
 ]

@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 __all__ = ["DataContext", "Comparison", "DATASETS", "load_data", "run_compare",
-           "format_table"]
+           "format_table", "format_row"]
 
 
 @dataclass
@@ -78,6 +78,14 @@ class Comparison:
         ``warm_up(X_train)`` run before timing, for estimators whose kernels a
         fit on a few rows does not reach (TSNE picks its gradient by size);
         None: fit and score on 64 rows.
+    max_train : int or None
+        Most training rows this row fits (ours and its baselines alike, a
+        uniform subset), chosen so that every baseline finishes in about half
+        a minute on a 2-core machine; the table's ``rows`` column says what
+        each row ran on. None: the whole split.
+    missing : dict of str to str
+        ``{label: how to install it}`` for baselines whose factory returns
+        None because their package is absent (printed as a note).
     """
 
     name: str
@@ -89,6 +97,8 @@ class Comparison:
     metrics: dict = field(default_factory=dict)
     timed: str = "fit"
     warm_up: Callable = None
+    max_train: int = None
+    missing: dict = field(default_factory=dict)
 
 
 DATASETS = ("digits", "mnist", "binarized_mnist", "olivetti")
@@ -202,7 +212,8 @@ def _metrics(comp, estimator, X_test):
 
 
 def run_compare(X, image_shape, *, y=None, comparisons=None, report=None,
-                random_state=0, progress=None, test_size=0.25):
+                random_state=0, progress=None, test_size=0.25, on_row=None,
+                dask_workers=None):
     """Fit each comparison's estimator and baselines on one split; return the rows.
 
     Parameters
@@ -216,20 +227,28 @@ def run_compare(X, image_shape, *, y=None, comparisons=None, report=None,
     comparisons : list of Comparison, optional
         Defaults to every entry of ``COMPARISONS``.
     report : str or path-like, optional
-        Folder that receives ``report.md`` and the PNG figures.
+        Folder that receives ``report.md`` and the PNG figures. It is written
+        in a temporary folder beside it and replaces it only once complete, so
+        an interrupted run leaves the previous report whole.
     random_state : int, default=0
         Seed of the split and of every estimator.
     progress : bool or None, default=None
         Progress bar on stderr; None shows it when stderr is a terminal.
     test_size : float, default=0.25
         Held-out fraction.
+    on_row : callable or None, default=None
+        Called with each row (a dict, as returned) as soon as it is measured,
+        and with ``{'note': text}`` for a baseline that was not run.
+    dask_workers : int or None, default=None
+        Workers of the dask cluster the dask rows ran on, for the report.
 
     Returns
     -------
     rows : list of dict
         One per (estimator, baseline) pair: ``estimator``, ``baseline``,
-        ``fit_s``, ``baseline_fit_s`` (seconds), ``score``, ``baseline_score``
-        (the contract's held-out score: mean log-likelihood in nats for the
+        ``rows`` (the training rows x features the pair ran on), ``fit_s``,
+        ``baseline_fit_s`` (seconds), ``score``, ``baseline_score`` (the
+        contract's held-out score: mean log-likelihood in nats for the
         mixtures and PCA, minus the mean sparse-coding objective for sparse
         coding), ``speedup`` (baseline seconds / ours), ``score_diff`` and
         ``metrics`` (text: each extra metric, ours vs the baseline's).
@@ -241,23 +260,28 @@ def run_compare(X, image_shape, *, y=None, comparisons=None, report=None,
     if y is None:
         X_train, X_test = train_test_split(X, test_size=test_size,
                                            random_state=random_state)
-        y_train = None
+        y_train = y_test = None
     else:
-        X_train, X_test, y_train, _ = train_test_split(X, y, test_size=test_size,
-                                                       random_state=random_state)
-    views = {
-        "continuous": (X_train, X_test),
-        "binary": ((X_train > 0.5).astype(np.float64), (X_test > 0.5).astype(np.float64)),
-    }
-    ctx = DataContext(X_train.shape[0], X_train.shape[1], image_shape, random_state,
-                      X_train, y_train)
-    folder = Path(report) if report is not None else None
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=test_size, random_state=random_state)
+    staging = _Staging(report)
     steps = sum(1 + len(c.baselines) for c in comparisons)
-    rows, figures = [], []
-    with progress_bar(total=steps, desc="skgen compare", disable=None if progress is None else not progress) as bar:
+    rows, figures, notes = [], [], []
+    with staging, progress_bar(total=steps, desc="skgen compare",
+                               disable=None if progress is None else not progress) as bar:
+        folder = staging.folder
         for comp in comparisons:
+            sub = _capped(comp.max_train, random_state, X_train, y_train)
+            sub_test = _capped(None if comp.max_train is None else
+                               max(comp.max_train // 3, 1000), random_state, X_test,
+                               y_test)
+            ctx = DataContext(sub[0].shape[0], sub[0].shape[1], image_shape, random_state,
+                              sub[0], sub[1])
+            views = {
+                "continuous": (sub[0], sub_test[0]),
+                "binary": ((sub[0] > 0.5).astype(np.float64),
+                           (sub_test[0] > 0.5).astype(np.float64)),
+            }
             train, test = views[comp.data]
             ours = comp.make(ctx)
             bar.set_postfix_str(comp.name)
@@ -273,39 +297,98 @@ def run_compare(X, image_shape, *, y=None, comparisons=None, report=None,
                 baseline = make(ctx)
                 if baseline is None:  # not installed, or too slow at this size
                     bar.update()
+                    note = (f"{comp.name}: baseline {label} not run: "
+                            + comp.missing.get(label, f"skipped at {ctx.n_samples} rows"))
+                    notes.append(note)
+                    if on_row is not None:
+                        on_row({"note": note})
                     continue
                 base_s, base_score = _fit_and_score(
                     baseline, train, test, comp.scorers.get(label), comp.timed
                 )
                 base_metrics = _metrics(comp, baseline, test)
                 bar.update()
-                rows.append(
-                    dict(
-                        estimator=comp.name,
-                        baseline=label,
-                        fit_s=fit_s,
-                        baseline_fit_s=base_s,
-                        score=score,
-                        baseline_score=base_score,
-                        speedup=base_s / max(fit_s, 1e-12),
-                        score_diff=score - base_score,
-                        metrics=_metrics_text(ours_metrics, base_metrics),
-                    )
+                row = dict(
+                    estimator=comp.name,
+                    baseline=label,
+                    rows=f"{train.shape[0]}x{train.shape[1]}",
+                    fit_s=fit_s,
+                    baseline_fit_s=base_s,
+                    score=score,
+                    baseline_score=base_score,
+                    speedup=base_s / max(fit_s, 1e-12),
+                    score_diff=score - base_score,
+                    metrics=_metrics_text(ours_metrics, base_metrics),
                 )
+                rows.append(row)
+                if on_row is not None:
+                    bar.clear()
+                    on_row(row)
             if folder is not None and comp.figures is not None:
                 figures.extend(
                     (comp.name, title, path)
                     for title, path in comp.figures(ours, ctx, train, folder)
                 )
-    if folder is not None:
-        (folder / "report.md").write_text(_markdown(rows, figures, ctx, folder))
+        if folder is not None:
+            (folder / "report.md").write_text(
+                _markdown(rows, figures, notes, comparisons, X_train.shape, folder,
+                          dask_workers))
     return rows
+
+
+def _capped(max_rows, random_state, X, y):
+    """(X, y) or a uniform subset of ``max_rows`` rows (sorted, reproducible)."""
+    if max_rows is None or X.shape[0] <= max_rows:
+        return X, y
+    keep = np.sort(np.random.RandomState(random_state).choice(X.shape[0], max_rows,
+                                                              replace=False))
+    return X[keep], None if y is None else y[keep]
+
+
+class _Staging:
+    """The report folder, written beside its final place and moved there whole.
+
+    On success the previous report's files (report.md and *.png, and nothing
+    else) are removed and the new ones moved in; on an error or an interrupt
+    the staging folder is removed and the previous report stays as it was.
+    """
+
+    def __init__(self, report):
+        self.target = None if report is None else Path(report)
+        self.folder = None
+
+    def __enter__(self):
+        import tempfile
+
+        if self.target is not None:
+            parent = self.target.resolve().parent
+            parent.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(tempfile.mkdtemp(prefix=f".{self.target.name}-",
+                                                dir=parent))
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        import shutil
+
+        if self.folder is None:
+            return False
+        try:
+            if exc_type is None:
+                self.target.mkdir(parents=True, exist_ok=True)
+                for old in [self.target / "report.md", *self.target.glob("*.png")]:
+                    old.unlink(missing_ok=True)
+                for new in self.folder.iterdir():
+                    shutil.move(str(new), str(self.target / new.name))
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        return False
 
 
 # (key, decimals); decimals None for text.
 _COLUMNS = [
     ("estimator", None),
     ("baseline", None),
+    ("rows", None),
     ("fit_s", 3),
     ("baseline_fit_s", 3),
     ("speedup", 2),
@@ -336,7 +419,7 @@ def format_table(rows):
     -------
     table : str
     """
-    cells = [[_text(row[key], d) for key, d in _COLUMNS] for row in rows]
+    cells = [[_text(row.get(key, ""), d) for key, d in _COLUMNS] for row in rows]
     widths = [max([len(key)] + [len(r[j]) for r in cells])
               for j, (key, _) in enumerate(_COLUMNS)]
 
@@ -350,30 +433,80 @@ def format_table(rows):
     return "\n".join([header, "-" * len(header)] + [line(r) for r in cells])
 
 
-def _markdown(rows, figures, ctx, folder):
+def format_row(row):
+    """One row of :func:`run_compare` as a line, printed as it completes.
+
+    Parameters
+    ----------
+    row : dict
+        A row, or ``{'note': text}``.
+
+    Returns
+    -------
+    line : str
+    """
+    if "note" in row:
+        return f"  note: {row['note']}"
+    extra = f"; {row['metrics']}" if row["metrics"] else ""
+    return (f"  {row['estimator']} vs {row['baseline']} on {row['rows']}: fit "
+            f"{row['fit_s']:.3f} s vs {row['baseline_fit_s']:.3f} s "
+            f"({row['speedup']:.2f}x), score {row['score']:.3f} vs "
+            f"{row['baseline_score']:.3f}{extra}")
+
+
+# What each row's score means, said in the report only for the rows that ran.
+_SCORE_MEANING = {
+    "GaussianMixtureEM": "mean held-out log-likelihood, nats per sample",
+    "BernoulliMixture": "mean held-out log-likelihood of the binarized data, nats "
+                        "per sample (a Gaussian baseline's score there is a "
+                        "log-density on a degenerate set, not comparable; it is "
+                        "listed because it is what a scikit-learn user would try "
+                        "first)",
+    "PCA": "probabilistic-PCA held-out log-likelihood, nats per sample",
+    "SparseCoder": "minus the sparse-coding objective per sample; seconds are "
+                   "of `transform` on the test split (the dictionary is fixed)",
+    "DictionaryLearning": "minus the sparse-coding objective per sample",
+    "VAE": "held-out ELBO (a lower bound on the log-likelihood), nats per sample",
+    "VAE-bernoulli": "held-out ELBO of the binarized data, nats per sample",
+    "DenoisingAE": "minus the mean squared error of rebuilding masked data",
+    "LLE": "trustworthiness (k=5) of the training embedding; metrics add the "
+           "10-NN accuracy of the labels in the embedding",
+    "TSNE": "trustworthiness (k=5) of the training embedding; metrics add the "
+            "KL divergence each reports and the 10-NN accuracy of the labels",
+}
+
+
+def _markdown(rows, figures, notes, comparisons, train_shape, folder, dask_workers):
+    names = [c.name for c in comparisons]
+    meaning = "; ".join(f"{name}: {_SCORE_MEANING[base]}" for name in names
+                        for base in [name.split(" (")[0]]
+                        if base in _SCORE_MEANING)
+    dask = ""
+    if dask_workers is not None:
+        dask = (f" Rows marked '(dask)' fit a dask array on a LocalCluster of "
+                f"{dask_workers} worker(s); the mixtures there start from k-means++ and "
+                "Lloyd steps on a uniform sample of rows refined by Lloyd passes over "
+                "all rows, where the in-memory fit runs k-means on all its rows, so "
+                "their scores differ slightly from the in-memory rows'.")
     lines = [
         "# skgen compare",
         "",
-        f"Training split: {ctx.n_samples} samples x {ctx.n_features} features. "
-        "Scores are held-out means of each estimator's `score` (nats per sample for "
-        "mixtures, PCA and the VAE (the VAE's is the ELBO, a lower bound); minus the "
-        "sparse-coding objective per sample for sparse coding; minus the mean squared "
-        "error of rebuilding masked data for the DenoisingAE; trustworthiness (k=5) of the "
-        "training embedding for LLE and TSNE, whose metrics add the reported KL "
-        "divergence and the 10-NN accuracy of the labels in the embedding; higher is "
-        "better). speedup = baseline seconds / skgen seconds, of `fit` "
-        "(SparseCoder: of `transform` on the test split, its dictionary being fixed); "
-        "skgen's numba kernels are compiled before timing (once per machine, then "
-        "cached). "
-        "On the binary view, a Gaussian baseline's score is a log-density on a degenerate "
-        "set, not a log-probability: it is not comparable with the Bernoulli models' "
-        "scores, and is listed because it is what a scikit-learn user would try first.",
+        f"Rows run: {', '.join(names)}. Training split: {train_shape[0]} samples x "
+        f"{train_shape[1]} features; the 'rows' column gives what each row ran on (a "
+        f"uniform subset where a baseline would take minutes).{dask}",
         "",
+        f"Scores (higher is better): {meaning}. speedup = baseline seconds / skgen "
+        "seconds, of `fit` unless said otherwise; skgen's numba kernels are compiled "
+        "before timing (once per machine, then cached).",
+        "",
+        *[f"- {note}" for note in notes],
+        "" if notes else None,
         "| " + " | ".join(key for key, _ in _COLUMNS) + " |",
         "|" + "---|" * len(_COLUMNS),
     ]
+    lines = [line for line in lines if line is not None]
     for row in rows:
-        cells = [_text(row[key], d) for key, d in _COLUMNS]
+        cells = [_text(row.get(key, ""), d) for key, d in _COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for name, title, path in figures:

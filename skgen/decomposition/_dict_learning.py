@@ -509,7 +509,6 @@ split_sign, positive_code, transform_max_iter
         self._random_state = rng
         batches = _BatchStream(X, batch_size, self.shuffle, rng)
         stopping = _MiniBatchStopping(self.tol, self.max_no_improvement, n, k)
-        steps_per_epoch = -(-n // batch_size)
         errors = []
         step = 0
         stop = False
@@ -535,7 +534,8 @@ split_sign, positive_code, transform_max_iter
                     break
         self.error_ = np.asarray(errors)
         self.n_steps_ = step
-        self.n_iter_ = -(-step // steps_per_epoch)
+        # Epochs begun: ceil(n_steps_ / steps per epoch) in memory, as scikit-learn.
+        self.n_iter_ = len(errors)
         return D, None
 
     def partial_fit(self, X, y=None):

@@ -334,6 +334,8 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         Iterations run.
     learning_rate_ : float
         Learning rate of the last phase.
+    method_ : {'exact', 'barnes_hut', 'fft'}
+        The gradient used (what ``method='auto'`` chose).
     perplexity_ : float
         The perplexity used (``perplexity``, or less on small data).
     affinities_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
@@ -693,6 +695,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         self.affinities_ = P
         X = X_fit
         self._fit_X = X
+        self.method_ = method
         self._method = method
         self._embedding_nbrs = None
         self._input_nbrs = NearestNeighbors(metric=self.metric,

@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils import check_positive_int
+from ..utils import check_magnitude, check_positive_int
 from ._networks import mlp_apply, mlp_init
 from ..utils._dask import is_dask_array
 from ._training import BaseNeural, map_fixed_rows, prng_key, register_model
@@ -252,6 +252,12 @@ device, clip_norm, n_devices
     def _scale_free(self):
         return self.loss == "bce"
 
+    def _check_units(self, X):
+        # 'mse' scores and reconstruction_variance_ are in squared units of X.
+        super()._check_units(X)
+        if self.loss == "mse":
+            check_magnitude(X, np.float64)
+
     def _after_fit(self, X):
         # X: the rescaled training rows; both summaries in X's own units.
         self.feature_range_ = self._unscale(np.stack([X.min(axis=0), X.max(axis=0)]))
@@ -263,7 +269,9 @@ device, clip_norm, n_devices
         spec, params = self._spec(), self._device_params()
         losses = self._map_rows(X, lambda Xb, keys: _score_rows(spec, params, Xb, keys),
                                 jax.random.PRNGKey(0))
-        return losses / self.data_scale_ ** 2 if self.loss == "mse" else losses
+        if self.loss == "mse":
+            return losses / self.data_scale_ / self.data_scale_
+        return losses
 
     def transform(self, X):
         """The code of clean X (no corruption).

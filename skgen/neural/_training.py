@@ -276,7 +276,7 @@ def resolve_device(device):
         if device == "gpu":
             raise ValueError(
                 "device='gpu' but JAX sees no GPU (jax.devices('gpu') is empty); "
-                "install the CUDA build with pip install 'skgen[cuda]', or use "
+                "install the CUDA build with pip install 'scikit-gen[cuda]' (or '.[cuda]' from a checkout), or use "
                 "device='cpu' or 'auto'"
             )
     return jax.devices("cpu")[0]
@@ -397,7 +397,9 @@ class _Data:
 
     def _scaled(self, rows):
         scale = self.estimator.data_scale_
-        return rows if scale == 1.0 else rows * np.float32(scale)
+        if scale == 1.0:
+            return rows
+        return (rows.astype(np.float64) * scale).astype(np.float32)
 
     def init_rows(self):
         """The rows that data-dependent starts and summaries are computed on:
@@ -546,6 +548,7 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         """
         X = check_X(self, X, reset=reset, magnitude_dtype=False)
         self._validate_values(X)
+        self._check_units(X)
         if reset:
             self._set_scale(X)
         scale = self.data_scale_
@@ -567,6 +570,29 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         """True when the likelihood needs X in [0, 1] as given (no rescaling)."""
         return False
 
+    def _check_units(self, X):
+        """Refuse X whose results cannot be represented in its own units.
+
+        Outputs (reconstructions, samples) may exceed the training data's
+        magnitude a little: X must leave float64 2^16 of headroom (about
+        2.7e303). Subclasses whose scores are squared units check more.
+        """
+        peak = float(np.max(np.abs(X))) if X.size else 0.0
+        limit = float(np.finfo(np.float64).max) * 2.0**-16
+        if peak > limit:
+            raise ValueError(
+                f"X holds values up to {peak:.3g} in absolute value: the model's "
+                f"outputs in these units would overflow float64 (limit {limit:.3g}). "
+                "Rescale X, e.g. divide it by its largest absolute value."
+            )
+        if 0.0 < peak < 2.0**-1000:
+            raise ValueError(
+                f"X holds values no larger than {peak:.3g} in absolute value: too "
+                "close to float64's smallest numbers to be rescaled exactly (limit "
+                f"{2.0**-1000:.3g}). Rescale X, e.g. divide it by its largest absolute "
+                "value."
+            )
+
     def _set_scale(self, X):
         """``data_scale_``: 2^-e with max |X| 2^-e in (0.5, 1] (1 for [0, 1] data)."""
         peak = float(np.max(np.abs(X))) if X.size else 0.0
@@ -578,9 +604,10 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
             self.data_scale_ = float(np.ldexp(1.0, -exponent))
 
     def _unscale(self, X):
-        """Network outputs in X's units."""
+        """Network outputs in X's units: float32, or float64 where X's units
+        exceed float32's range (a model of data at 1e150)."""
         scale = self.data_scale_
-        return X if scale == 1.0 else (X / np.float32(scale)).astype(np.float32)
+        return X if scale == 1.0 else as_output(np.asarray(X, dtype=np.float64) / scale)
 
     def _log_jacobian(self):
         """log |d(X scaled) / dX| per sample: n_features log data_scale_ (nats)."""
@@ -827,6 +854,16 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
 
 BLOCK_ROWS = 1024
+
+
+def as_output(values):
+    """float32 ``values`` (the networks' dtype), or float64 where they do not fit."""
+    values = np.asarray(values)
+    with np.errstate(over="ignore"):
+        narrow = values.astype(np.float32)
+    if np.all(np.isfinite(narrow)) or not np.all(np.isfinite(values)):
+        return narrow
+    return values.astype(np.float64, copy=False)
 
 
 def map_fixed_rows(fn, X, rows=BLOCK_ROWS):

@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils import check_positive_int
 from ._networks import mlp_apply, mlp_init
 from ..utils._dask import is_dask_array
-from ._training import BaseNeural, map_fixed_rows, register_model
+from ._training import BaseNeural, as_output, map_fixed_rows, register_model
 
 _LOG_2PI = math.log(2 * math.pi)
 # Floor of a learned log-std, in the rescaled units (X times data_scale_, largest
@@ -448,7 +448,8 @@ class VAE(BaseNeural):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features), float32
+        X : ndarray of shape (n_samples, n_features)
+            float32 (float64 for a model of data beyond float32's range).
 
         Raises
         ------
@@ -464,10 +465,10 @@ class VAE(BaseNeural):
             return means
         if self.likelihood == "bernoulli":
             return (rng.uniform(size=means.shape) < means).astype(np.float32)
-        std = (np.exp(np.maximum(self.params_["log_sigma"], LOG_SIGMA_MIN))
-               if self.sigma is None
-               else np.float32(self.sigma)) / self.data_scale_
-        return (means + std * rng.standard_normal(means.shape)).astype(np.float32)
+        std = np.asarray(np.exp(np.maximum(self.params_["log_sigma"], LOG_SIGMA_MIN))
+                         if self.sigma is None else self.sigma,
+                         dtype=np.float64) / self.data_scale_
+        return as_output(means + std * rng.standard_normal(means.shape))
 
 
 @partial(jax.jit, static_argnames=("spec",))

@@ -115,11 +115,13 @@ def test_online_dictionary_learning_streams_a_dask_array():
     codes = rng.randn(3000, 8) * (rng.rand(3000, 8) < 0.3)
     X = codes @ D + 0.01 * rng.randn(3000, 12)
     Xd = da.from_array(X, chunks=(400, -1))
-    kw = dict(n_components=8, batch_size=64, max_iter=5, random_state=0, alpha=0.1)
+    kw = dict(n_components=8, batch_size=64, max_iter=5, random_state=0, alpha=0.1,
+              max_no_improvement=None)
     a = DictionaryLearning(**kw).fit(Xd)
     b = DictionaryLearning(**kw).fit(Xd)
     np.testing.assert_array_equal(a.components_, b.components_)  # same seed, same model
     assert a.n_steps_ == b.n_steps_ == 5 * sum(-(-c // 64) for c in Xd.chunks[0])
+    assert a.n_iter_ == 5
     memory = DictionaryLearning(**kw).fit(X)
     # Streaming order differs from in memory: the learned objective (a negative
     # score, higher is better) is no more than 10% worse.

@@ -492,8 +492,13 @@ def test_overflowing_input_raises_instead_of_hanging(scale, batch_size):
     with pytest.raises(ValueError, match="overflow"):
         DictionaryLearning(n_components=4, max_iter=2, batch_size=batch_size,
                            random_state=0).fit(X)
-    with pytest.raises(ValueError, match="overflowed"):
-        sparse_encode(X, np.full((3, X.shape[1]), 1e150), algorithm="lasso_lars")
+    # sparse_encode itself codes X * 2^-k with the penalty scaled alike: the
+    # same codes as the unit-scale problem, times the scale, no overflow.
+    D = np.random.RandomState(0).randn(3, X.shape[1])
+    unit = sparse_encode(X / scale, D, algorithm="lasso_lars", alpha=0.1)
+    big = sparse_encode(X, D, algorithm="lasso_lars", alpha=0.1 * scale)
+    assert np.all(np.isfinite(big))
+    np.testing.assert_allclose(big / scale, unit, rtol=1e-6, atol=1e-12)
 
 
 def test_lars_kernel_terminates_on_nan_gram():
