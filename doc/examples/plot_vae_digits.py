@@ -37,16 +37,26 @@ scatter = axes[0].scatter(Z[:, 0], Z[:, 1], c=y_test, cmap="tab10", s=8)
 axes[0].legend(*scatter.legend_elements(), fontsize=6, loc="best")
 axes[0].set_title("posterior means of held-out digits")
 
+def mosaic(tiles):
+    """Tiles (rows, cols, 8, 8) side by side, a 1-pixel grey gap between them."""
+    padded = np.pad(tiles, ((0, 0), (0, 0), (0, 1), (0, 1)), constant_values=np.nan)
+    rows, cols, h, w = padded.shape
+    return padded.transpose(0, 2, 1, 3).reshape(rows * h, cols * w)[:-1, :-1]
+
+
+gray = plt.get_cmap("gray").copy()
+gray.set_bad("0.55")
+
 n = 12
 grid = norm.ppf(np.linspace(0.03, 0.97, n))
 zz = np.array([[a, b] for b in grid[::-1] for a in grid], dtype=np.float32)
 tiles = vae.inverse_transform(zz).reshape(n, n, 8, 8)
-axes[1].imshow(tiles.transpose(0, 2, 1, 3).reshape(8 * n, 8 * n), cmap="gray")
+axes[1].imshow(mosaic(tiles), cmap=gray)
 axes[1].set_title("decoder means over the latent grid")
 axes[1].axis("off")
 
 samples = vae.sample(36, random_state=0).reshape(6, 6, 8, 8)
-axes[2].imshow(samples.transpose(0, 2, 1, 3).reshape(48, 48), cmap="gray")
+axes[2].imshow(mosaic(samples), cmap=gray)
 axes[2].set_title("samples z ~ N(0, I), decoded")
 axes[2].axis("off")
 plt.tight_layout()

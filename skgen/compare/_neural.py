@@ -89,7 +89,7 @@ def _latent_map(ctx, X_train, folder):
     from .. import VAE
     from ..utils._plotting import _pyplot
 
-    params = {**_neural_params(ctx), "max_iter": 30}
+    params = {**_neural_params(ctx), "max_iter": 30 if ctx.n_samples <= 5000 else 15}
     vae = VAE(2, likelihood="bernoulli", **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

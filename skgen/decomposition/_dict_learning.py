@@ -223,8 +223,8 @@ split_sign, positive_code, transform_max_iter
         (squared units of X); for online learning the sum over the epoch of the
         mini-batch objectives at the codes computed during the epoch.
     n_iter_ : int
-        Iterations run (online learning: epochs begun, ceil(n_steps_ /
-        steps per epoch), as scikit-learn).
+        Iterations run (online learning: epochs begun,
+        ``ceil(n_steps_ / steps per epoch)``, as scikit-learn).
     n_steps_ : int
         Mini-batch steps (online learning and ``partial_fit``; equals
         ``n_iter_`` for batch).

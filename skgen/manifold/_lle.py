@@ -295,7 +295,7 @@ class LLE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         scikit-learn keeps all k - d - 1 columns orthogonal to the tangent
         space, which spans the same space as LTSA's local term, so that its
         'hessian' embedding equals its 'ltsa' one (500 digits, 12 neighbours:
-        |corr| 1 - 1e-15 there, 0.974 between ours;
+        absolute correlation 1 - 1e-15 there, 0.974 between ours;
         tests/manifold/test_lle.py shows both).
     hessian_tol : float, default=1e-4
         Hessian method: columns of the local estimator with a smaller sum are

@@ -216,7 +216,7 @@ class VAE(BaseNeural):
         likelihood and for data whose largest magnitude is in (0.5, 1]).
     loss_curve_ : list of float
         Mean training loss (minus the ELBO, nats per sample) per epoch, of X
-        times ``data_scale_`` (add n_features log(data_scale_) for X's units).
+        times ``data_scale_`` (add ``n_features * log(data_scale_)`` for X's units).
     validation_scores_ : list of float or None
         Validation ELBO per epoch with ``early_stopping``.
     best_loss_ : float
@@ -386,7 +386,7 @@ class VAE(BaseNeural):
             k > 1: log (1/k) sum_i p(x, z_i) / q(z_i | x) (Burda et al. 2016).
             Both are lower bounds on log p(x) in expectation, in the units
             of X: the networks see X times ``data_scale_``, and the density
-            carries the Jacobian, n_features log(data_scale_).
+            carries the Jacobian, ``n_features * log(data_scale_)``.
 
         Raises
         ------
