@@ -26,7 +26,8 @@ from ._training import BaseNeural, map_fixed_rows, prng_key, register_model
 
 
 class DAESpec(NamedTuple):
-    """Static description of a denoising autoencoder (the jit cache key)."""
+    """A denoising autoencoder's architecture (the jit cache key). The noise
+    level and the learning rate are traced, not part of the key."""
 
     model: str
     n_components: int
@@ -34,9 +35,6 @@ class DAESpec(NamedTuple):
     activation: str
     loss: str
     corruption: str
-    noise_level: float
-    learning_rate: float
-    clip_norm: float
 
 
 def dae_init(spec, key, n_features):
@@ -50,15 +48,15 @@ def dae_init(spec, key, n_features):
     }
 
 
-def corrupt(spec, key, X):
+def corrupt(spec, key, X, noise_level):
     """x~ ~ C(x~ | x): additive Gaussian noise of std ``noise_level``; masking
     (each feature zeroed with probability ``noise_level``); or salt-and-pepper
     (each feature set to 0 or 1, equally likely, with probability
     ``noise_level``)."""
     if spec.corruption == "gaussian":
-        return X + spec.noise_level * jax.random.normal(key, X.shape, X.dtype)
+        return X + noise_level * jax.random.normal(key, X.shape, X.dtype)
     k1, k2 = jax.random.split(key)
-    hit = jax.random.bernoulli(k1, spec.noise_level, X.shape)
+    hit = jax.random.bernoulli(k1, noise_level, X.shape)
     if spec.corruption == "masking":
         return jnp.where(hit, 0.0, X).astype(X.dtype)
     salt = jax.random.bernoulli(k2, 0.5, X.shape).astype(X.dtype)
@@ -79,17 +77,18 @@ def reconstruction_loss(spec, X, out):
     return jnp.mean((X - out) ** 2, axis=-1)
 
 
-def dae_loss(spec, params, X, key, kl_weight):
+def dae_loss(spec, params, X, key, hyper):
     """Denoising loss per row: reconstruct clean X from C(X)."""
-    return reconstruction_loss(spec, X, reconstruct(spec, params, corrupt(spec, key, X)))
+    X_tilde = corrupt(spec, key, X, hyper["noise_level"])
+    return reconstruction_loss(spec, X, reconstruct(spec, params, X_tilde))
 
 
 register_model("dae", dae_loss, dae_init)
 
 
 @partial(jax.jit, static_argnames=("spec",))
-def _score_rows(spec, params, X, keys):
-    X_tilde = jax.vmap(lambda k, x: corrupt(spec, k, x))(keys, X)
+def _score_rows(spec, params, X, keys, noise_level):
+    X_tilde = jax.vmap(lambda k, x: corrupt(spec, k, x, noise_level))(keys, X)
     return reconstruction_loss(spec, X, reconstruct(spec, params, X_tilde))
 
 
@@ -105,12 +104,12 @@ def _decode(spec, params, Z):
 
 
 @partial(jax.jit, static_argnames=("spec", "n_steps"))
-def _chain(spec, params, X0, key, sigma, n_steps):
+def _chain(spec, params, X0, key, sigma, n_steps, noise_level):
     """n_steps of x~ ~ C(x~ | x), x ~ P(x | x~) (Bengio et al. 2013, alg. 1)."""
 
     def step(x, k):
         k1, k2 = jax.random.split(k)
-        out = reconstruct(spec, params, corrupt(spec, k1, x))
+        out = reconstruct(spec, params, corrupt(spec, k1, x, noise_level))
         if spec.loss == "bce":
             x = jax.random.bernoulli(k2, jax.nn.sigmoid(out)).astype(x.dtype)
         else:
@@ -236,11 +235,11 @@ device, clip_norm, n_devices
                 f"noise_level={self.noise_level} is a probability for "
                 f"corruption={self.corruption!r} and must be at most 1"
             )
-        return DAESpec(
-            "dae", int(self.n_components), self._hidden(), self.activation,
-            self.loss, self.corruption, float(self.noise_level),
-            float(self.learning_rate_init), float(self.clip_norm),
-        )
+        return DAESpec("dae", int(self.n_components), self._hidden(), self.activation,
+                       self.loss, self.corruption)
+
+    def _hyper(self):
+        return {"noise_level": float(self.noise_level)}
 
     def _validate_values(self, X):
         if self.loss == "bce" and X.size and (X.min() < 0 or X.max() > 1):
@@ -267,8 +266,10 @@ device, clip_norm, n_devices
     def _score_losses(self, X):
         """Per-row losses of rescaled rows X, in X's units (squared for 'mse')."""
         spec, params = self._spec(), self._device_params()
-        losses = self._map_rows(X, lambda Xb, keys: _score_rows(spec, params, Xb, keys),
-                                jax.random.PRNGKey(0))
+        noise = jnp.float32(self.noise_level)
+        losses = self._map_rows(
+            X, lambda Xb, keys: _score_rows(spec, params, Xb, keys, noise),
+            jax.random.PRNGKey(0))
         if self.loss == "mse":
             return losses / self.data_scale_ / self.data_scale_
         return losses
@@ -371,4 +372,5 @@ device, clip_norm, n_devices
         sigma = float(np.sqrt(self.reconstruction_variance_)) * scale
         return self._unscale(np.asarray(_chain(self._spec(), self._device_params(),
                                                jnp.asarray(X0, jnp.float32), key,
-                                               sigma, int(n_steps))))
+                                               sigma, int(n_steps),
+                                               jnp.float32(self.noise_level))))

@@ -1,13 +1,17 @@
 """The one training loop of the neural estimators: optax, jit, device placement,
 early stopping.
 
-A model is described by a hashable ``spec`` (a NamedTuple of its static
-hyperparameters, with a ``model`` field naming it) and registers two pure
-functions here: ``loss(spec, params, X, key, kl_weight) -> (n,) per-sample
-losses`` for training and ``init(spec, key, n_features) -> params``. The jitted
-functions below are defined once, at module level, and keyed on the spec and
-the batch size (static arguments), so refits, clones and ``check_estimator``
-reuse their compilations. An epoch is one ``lax.scan`` over the shuffled
+A model is described by a hashable ``spec`` (a NamedTuple of its architecture:
+the static part, with a ``model`` field naming it) and a ``hyper`` dict of
+float32 scalars (its numeric hyperparameters, traced: 'kl_weight' and the
+model's own, such as beta or the noise level), and registers two pure functions
+here: ``loss(spec, params, X, key, hyper) -> (n,) per-sample losses`` for
+training and ``init(spec, key, n_features) -> params``. The optimiser's learning
+rate and clipping norm live in its state (``optax.inject_hyperparams``). The
+jitted functions below are defined once, at module level, and keyed on the spec
+and the batch size only, so refits, clones, ``check_estimator`` and every
+GridSearchCV candidate that changes a number (learning rate, beta, sigma, noise
+level, clip norm) reuse one compilation. An epoch is one ``lax.scan`` over the shuffled
 mini-batches, with the whole training set on the device and one host sync (the
 epoch's mean loss) per epoch.
 """
@@ -54,8 +58,9 @@ def register_model(name, loss, init):
     name : str
         The ``spec.model`` value that selects them.
     loss : callable
-        ``loss(spec, params, X, key, kl_weight) -> (n_samples,)`` per-sample
-        training losses (nats or squared units).
+        ``loss(spec, params, X, key, hyper) -> (n_samples,)`` per-sample
+        training losses (nats or squared units); ``hyper`` is a dict of traced
+        float32 scalars, 'kl_weight' among them.
     init : callable
         ``init(spec, key, n_features) -> params`` pytree.
     """
@@ -70,34 +75,54 @@ class TrainState(NamedTuple):
     key: Any
 
 
-def make_optimizer(spec):
+def _clipped_adam(learning_rate, clip_norm):
+    return optax.chain(optax.clip_by_global_norm(clip_norm), optax.adam(learning_rate))
+
+
+def make_optimizer(learning_rate, clip_norm):
     """Adam (Kingma & Ba 2015) after clipping the global gradient norm.
+
+    Both numbers are kept in the optimiser state (``optax.inject_hyperparams``),
+    traced rather than compiled in: a new value is not a new compilation.
 
     Parameters
     ----------
-    spec : NamedTuple
-        Has ``learning_rate`` and ``clip_norm``.
+    learning_rate : float
+        Adam's step size.
+    clip_norm : float
+        Largest global gradient norm.
 
     Returns
     -------
     optimizer : optax.GradientTransformation
     """
-    return optax.chain(optax.clip_by_global_norm(spec.clip_norm),
-                       optax.adam(spec.learning_rate))
+    return optax.inject_hyperparams(_clipped_adam)(learning_rate=learning_rate,
+                                                   clip_norm=clip_norm)
 
 
-def _mean_loss(params, spec, X, weights, key, kl_weight):
+# The update reads the rates from the state, so one instance serves every model.
+_OPTIMIZER = make_optimizer(1e-3, 100.0)
+
+
+def with_rates(opt_state, learning_rate, clip_norm):
+    """``opt_state`` with its learning rate and clipping norm replaced (warm start)."""
+    hyperparams = dict(opt_state.hyperparams)
+    hyperparams["learning_rate"] = jnp.asarray(learning_rate, jnp.float32)
+    hyperparams["clip_norm"] = jnp.asarray(clip_norm, jnp.float32)
+    return opt_state._replace(hyperparams=hyperparams)
+
+
+def _mean_loss(params, spec, X, weights, key, hyper):
     loss, _ = MODELS[spec.model]
-    per_row = loss(spec, params, X, key, kl_weight)
+    per_row = loss(spec, params, X, key, hyper)
     return jnp.sum(weights * per_row) / jnp.sum(weights)
 
 
-def _step(spec, carry, X, weights, kl_weight):
+def _step(spec, carry, X, weights, hyper):
     params, opt_state, key = carry
     key, sub = jax.random.split(key)
-    value, grads = jax.value_and_grad(_mean_loss)(params, spec, X, weights, sub,
-                                                  kl_weight)
-    updates, opt_state = make_optimizer(spec).update(grads, opt_state, params)
+    value, grads = jax.value_and_grad(_mean_loss)(params, spec, X, weights, sub, hyper)
+    updates, opt_state = _OPTIMIZER.update(grads, opt_state, params)
     return (optax.apply_updates(params, updates), opt_state, key), value
 
 
@@ -119,7 +144,7 @@ def _shard(x, sharding):
 
 
 @partial(jax.jit, static_argnames=("spec", "batch_size", "sharding"))
-def train_epoch(spec, batch_size, state, X, kl_weight, sharding=None):
+def train_epoch(spec, batch_size, state, X, hyper, sharding=None):
     """One epoch of mini-batch Adam over ``X`` in a shuffled order.
 
     The last batch is padded to ``batch_size`` with weight-0 rows, so one step
@@ -137,8 +162,9 @@ def train_epoch(spec, batch_size, state, X, kl_weight, sharding=None):
         Rows per step.
     state : TrainState
     X : jax.Array of shape (n_samples, n_features), float32, on the device(s).
-    kl_weight : float
-        Weight of the KL term (KL warm-up); ignored by models without one.
+    hyper : dict of str to jax.Array
+        The model's traced hyperparameters ('kl_weight': the KL term's weight
+        during warm-up, ignored by models without one).
     sharding : jax.sharding.NamedSharding or None, default=None
         How a batch is split over the mesh (``P("batch")``); None: one device.
 
@@ -161,7 +187,7 @@ def train_epoch(spec, batch_size, state, X, kl_weight, sharding=None):
     def body(carry, batch):
         idx, w = batch
         carry, value = _step(spec, carry, _shard(X[idx], sharding), _shard(w, sharding),
-                             kl_weight)
+                             hyper)
         return carry, value * jnp.sum(w)
 
     carry, totals = jax.lax.scan(body, (state.params, state.opt_state, key),
@@ -170,7 +196,7 @@ def train_epoch(spec, batch_size, state, X, kl_weight, sharding=None):
 
 
 @partial(jax.jit, static_argnames=("spec",))
-def train_step(spec, state, X, weights, kl_weight):
+def train_step(spec, state, X, weights, hyper):
     """One Adam step on the batch ``X`` whose rows weigh ``weights`` (0 for
     padding), for epochs run batch by batch.
 
@@ -181,7 +207,7 @@ def train_step(spec, state, X, weights, kl_weight):
         Weighted mean per-sample loss of the batch.
     """
     carry, value = _step(spec, (state.params, state.opt_state, state.key), X,
-                         weights, kl_weight)
+                         weights, hyper)
     return TrainState(*carry), value
 
 
@@ -193,12 +219,12 @@ def train_step(spec, state, X, weights, kl_weight):
 SCAN_ROWS = 4096
 
 
-def run_epoch(spec, batch_size, state, X, X_host, kl_weight, sharding=None):
+def run_epoch(spec, batch_size, state, X, X_host, hyper, sharding=None):
     """One epoch: :func:`train_epoch` for large data, padded steps for small.
 
     Parameters
     ----------
-    spec, state, kl_weight
+    spec, state, hyper
         As :func:`train_epoch`.
     batch_size : int
         Rows per step (the padded batch size for small data).
@@ -216,7 +242,7 @@ def run_epoch(spec, batch_size, state, X, X_host, kl_weight, sharding=None):
     """
     n = X_host.shape[0]
     if n >= SCAN_ROWS:
-        return train_epoch(spec, min(batch_size, n), state, X, kl_weight, sharding)
+        return train_epoch(spec, min(batch_size, n), state, X, hyper, sharding)
     rng = _key_rng(state.key)
     state = state._replace(key=jax.random.split(state.key)[0])
     perm = rng.permutation(n)
@@ -231,13 +257,25 @@ def run_epoch(spec, batch_size, state, X, X_host, kl_weight, sharding=None):
         Xb, wb = X_host[idx], w
         if sharding is not None:
             Xb, wb = jax.device_put(Xb, sharding), jax.device_put(wb, sharding)
-        state, value = train_step(spec, state, Xb, wb, kl_weight)
+        state, value = train_step(spec, state, Xb, wb, hyper)
         total = total + value * w.sum()
     return state, total / n
 
 
+def training_compilations():
+    """Compilations of the training step so far in this process.
+
+    Returns
+    -------
+    count : int
+        Entries in the jit caches of :func:`train_step` and :func:`train_epoch`
+        (one per static model architecture, batch shape and device layout).
+    """
+    return int(train_step._cache_size() + train_epoch._cache_size())
+
+
 @partial(jax.jit, static_argnames=("spec",))
-def per_sample_loss(spec, params, X, key):
+def per_sample_loss(spec, params, X, key, hyper):
     """Per-sample loss at full KL weight, for validation and scoring.
 
     Returns
@@ -245,7 +283,7 @@ def per_sample_loss(spec, params, X, key):
     loss : jax.Array of shape (n_samples,)
     """
     loss, _ = MODELS[spec.model]
-    return loss(spec, params, X, key, 1.0)
+    return loss(spec, params, X, key, {**hyper, "kl_weight": jnp.float32(1.0)})
 
 
 def resolve_device(device):
@@ -446,12 +484,12 @@ class _Data:
         self._sample = None
         return _Validation(self, None, held)
 
-    def epoch(self, spec, batch_size, state, kl_weight, replicated, sharding):
+    def epoch(self, spec, batch_size, state, hyper, replicated, sharding):
         """One epoch over all training rows; returns (state, mean loss)."""
         if not self.dask:
             if self._device_X is None and self.X.shape[0] >= SCAN_ROWS:
                 self._device_X = jax.device_put(self.X, replicated)
-            return run_epoch(spec, batch_size, state, self._device_X, self.X, kl_weight,
+            return run_epoch(spec, batch_size, state, self._device_X, self.X, hyper,
                              sharding)
         order = _key_rng(state.key).permutation(self.chunks)
         windows = [order[i:i + _WINDOW_CHUNKS] for i in range(0, len(order), _WINDOW_CHUNKS)]
@@ -463,7 +501,7 @@ class _Data:
 
         total, count = 0.0, 0
         for rows, on_device in prefetched(load_window, windows):
-            state, loss = run_epoch(spec, batch_size, state, on_device, rows, kl_weight,
+            state, loss = run_epoch(spec, batch_size, state, on_device, rows, hyper,
                                     sharding)
             total = total + loss * rows.shape[0]
             count += rows.shape[0]
@@ -477,16 +515,18 @@ class _Validation:
         self.data, self.X, self.chunks = data, X, chunks
         self._device_X = None
 
-    def mean_loss(self, spec, params, key, replicated):
+    def mean_loss(self, spec, params, key, replicated, hyper):
         """Mean per-sample loss at full KL weight over the held-out rows."""
         if self.chunks is None:
             if self._device_X is None:
                 self._device_X = jax.device_put(self.X, replicated)
-            return float(jnp.mean(per_sample_loss(spec, params, self._device_X, key)))
+            return float(jnp.mean(per_sample_loss(spec, params, self._device_X, key,
+                                                  hyper)))
         total, count = 0.0, 0
         for i in self.chunks:
             rows = self.data.load(i)
-            losses = map_fixed_rows(lambda Xb: per_sample_loss(spec, params, Xb, key), rows)
+            losses = map_fixed_rows(
+                lambda Xb: per_sample_loss(spec, params, Xb, key, hyper), rows)
             total += float(np.sum(losses, dtype=np.float64))
             count += rows.shape[0]
         return total / count
@@ -500,7 +540,8 @@ def _key_rng(key):
 class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """fit / partial_fit / early stopping shared by DenoisingAE and VAE.
 
-    Subclasses provide ``_spec()`` (the static, hashable model description),
+    Subclasses provide ``_spec()`` (the static, hashable architecture),
+    ``_hyper()`` (the numeric hyperparameters the loss reads, traced),
     ``_validate_values(X)`` (range checks) and the model-specific methods.
     Training parameters follow scikit-learn's MLPRegressor.
     """
@@ -622,6 +663,15 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     def _kl_weight(self, epoch):
         return 1.0
 
+    def _hyper(self):
+        """The model's numeric hyperparameters read by its loss (traced)."""
+        return {}
+
+    def _hyper_tree(self, kl_weight=1.0):
+        """``_hyper()`` and the KL weight as float32 scalars: jit traces them."""
+        values = {**self._hyper(), "kl_weight": kl_weight}
+        return {name: jnp.asarray(value, jnp.float32) for name, value in values.items()}
+
     def _batch_size(self):
         # MLPRegressor's 'auto' is min(200, n); small data is padded to 200 rows
         # with weight-0 rows instead (see run_epoch), the same steps.
@@ -701,7 +751,7 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         replicated, sharding = mesh_shardings(self._mesh)
         spec = self._spec()
         _, init_fn = MODELS[spec.model]
-        optimizer = make_optimizer(spec)
+        optimizer = make_optimizer(float(self.learning_rate_init), float(self.clip_norm))
         if fresh:
             key = prng_key(self.random_state)
             key, init_key = jax.random.split(key)
@@ -716,7 +766,8 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         else:
             key = jnp.asarray(self._key)
             params = self.params_
-            opt_state = self._opt_state
+            # The current learning_rate_init and clip_norm, not those of the last fit.
+            opt_state = with_rates(self._opt_state, self.learning_rate_init, self.clip_norm)
         # Parameters and optimiser state replicated on every device of the mesh.
         state = jax.device_put(TrainState(params, opt_state, key), replicated)
 
@@ -735,7 +786,8 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
             for _ in range(epochs):
                 previous = state
                 state, loss = data.epoch(spec, batch_size, state,
-                                         self._kl_weight(self.n_iter_), replicated, sharding)
+                                         self._hyper_tree(self._kl_weight(self.n_iter_)),
+                                         replicated, sharding)
                 loss = float(loss)  # the epoch's one host sync
                 if not np.isfinite(loss):
                     self._store(previous)
@@ -750,7 +802,8 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
                 bar.set_postfix(loss=f"{loss:.4g}")
                 if validation is not None:
                     val_key = jax.random.fold_in(state.key, 1)
-                    score = -validation.mean_loss(spec, state.params, val_key, replicated)
+                    score = -validation.mean_loss(spec, state.params, val_key, replicated,
+                                                  self._hyper_tree())
                     self.validation_scores_.append(score)
                     if score > self.best_validation_score_ + self.tol:
                         no_improve = 0

@@ -42,17 +42,15 @@ LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0
 
 
 class VAESpec(NamedTuple):
-    """Static description of a VAE (hashable: the jit cache key)."""
+    """A VAE's architecture (hashable: the jit cache key). Its numbers (beta, a
+    fixed sigma, the learning rate) are traced, not part of the key."""
 
     model: str
     n_components: int
     hidden: tuple
     activation: str
     likelihood: str
-    sigma: float  # fixed std of the Gaussian likelihood; -1: learned per dimension
-    beta: float
-    learning_rate: float
-    clip_norm: float
+    learned_sigma: bool  # Gaussian likelihood: a learned std per dimension
 
 
 def vae_init(spec, key, n_features):
@@ -64,7 +62,7 @@ def vae_init(spec, key, n_features):
         "enc": mlp_init(k_enc, (n_features, *spec.hidden, 2 * L), spec.activation),
         "dec": mlp_init(k_dec, (L, *spec.hidden[::-1], n_features), spec.activation),
     }
-    if spec.likelihood == "gaussian" and spec.sigma < 0:
+    if spec.likelihood == "gaussian" and spec.learned_sigma:
         params["log_sigma"] = jnp.zeros((n_features,), jnp.float32)
     return params
 
@@ -86,14 +84,18 @@ def decode(spec, params, Z):
     return mlp_apply(params["dec"], Z, spec.activation)
 
 
-def log_likelihood(spec, params, X, out):
-    """log p(x | z) summed over features, nats; broadcasts X against out."""
+def log_likelihood(spec, params, X, out, hyper):
+    """log p(x | z) summed over features, nats; broadcasts X against out.
+
+    ``hyper['sigma']`` is the fixed std of a Gaussian likelihood without a
+    learned one.
+    """
     if spec.likelihood == "bernoulli":
         return jnp.sum(X * out - jax.nn.softplus(out), axis=-1)
-    if spec.sigma < 0:
+    if spec.learned_sigma:
         log_sigma = jnp.maximum(params["log_sigma"], LOG_SIGMA_MIN)
     else:
-        log_sigma = jnp.log(spec.sigma)
+        log_sigma = jnp.log(hyper["sigma"])
     r = (X - out) * jnp.exp(-log_sigma)
     return jnp.sum(-0.5 * r * r - log_sigma - 0.5 * _LOG_2PI, axis=-1)
 
@@ -103,35 +105,35 @@ def gaussian_kl(mu, logvar):
     return 0.5 * jnp.sum(mu * mu + jnp.exp(logvar) - 1.0 - logvar, axis=-1)
 
 
-def vae_loss(spec, params, X, key, kl_weight):
+def vae_loss(spec, params, X, key, hyper):
     """Minus the single-sample ELBO per row, the KL weighted by beta * kl_weight."""
     mu, logvar = encode(spec, params, X)
     eps = jax.random.normal(key, mu.shape, mu.dtype)
     z = mu + jnp.exp(0.5 * logvar) * eps
-    rec = log_likelihood(spec, params, X, decode(spec, params, z))
-    return -(rec - spec.beta * kl_weight * gaussian_kl(mu, logvar))
+    rec = log_likelihood(spec, params, X, decode(spec, params, z), hyper)
+    return -(rec - hyper["beta"] * hyper["kl_weight"] * gaussian_kl(mu, logvar))
 
 
 register_model("vae", vae_loss, vae_init)
 
 
 @partial(jax.jit, static_argnames=("spec",))
-def _elbo(spec, params, X, keys):
+def _elbo(spec, params, X, keys, hyper):
     """Single-sample ELBO per row (analytic KL), noise from per-row keys."""
     mu, logvar = encode(spec, params, X)
     eps = jax.vmap(lambda k: jax.random.normal(k, (spec.n_components,)))(keys)
     z = mu + jnp.exp(0.5 * logvar) * eps
-    rec = log_likelihood(spec, params, X, decode(spec, params, z))
+    rec = log_likelihood(spec, params, X, decode(spec, params, z), hyper)
     return rec - gaussian_kl(mu, logvar)
 
 
 @partial(jax.jit, static_argnames=("spec", "k"))
-def _log_weights(spec, params, X, keys, k):
+def _log_weights(spec, params, X, keys, k, hyper):
     """log p(x, z_i) - log q(z_i | x) for k posterior draws per row, (n, k)."""
     mu, logvar = encode(spec, params, X)
     eps = jax.vmap(lambda key: jax.random.normal(key, (k, spec.n_components)))(keys)
     z = mu[:, None, :] + jnp.exp(0.5 * logvar)[:, None, :] * eps
-    log_px = log_likelihood(spec, params, X[:, None, :], decode(spec, params, z))
+    log_px = log_likelihood(spec, params, X[:, None, :], decode(spec, params, z), hyper)
     log_pz = -0.5 * jnp.sum(z * z, axis=-1)
     log_qz = -0.5 * jnp.sum(eps * eps + logvar[:, None, :], axis=-1)
     return log_px + log_pz - log_qz  # the (2 pi) terms cancel
@@ -294,11 +296,12 @@ class VAE(BaseNeural):
         self.n_devices = n_devices
 
     def _spec(self):
-        return VAESpec(
-            "vae", int(self.n_components), self._hidden(), self.activation,
-            self.likelihood, -1.0 if self.sigma is None else float(self.sigma),
-            float(self.beta), float(self.learning_rate_init), float(self.clip_norm),
-        )
+        return VAESpec("vae", int(self.n_components), self._hidden(), self.activation,
+                       self.likelihood, self.sigma is None)
+
+    def _hyper(self):
+        return {"beta": float(self.beta),
+                "sigma": 1.0 if self.sigma is None else float(self.sigma)}
 
     def _validate_values(self, X):
         if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
@@ -400,9 +403,9 @@ class VAE(BaseNeural):
                 + self._log_jacobian())
 
     def _bound(self, X, k, key):
-        spec, params = self._spec(), self._device_params()
+        spec, params, hyper = self._spec(), self._device_params(), self._hyper_tree()
         if k == 1:
-            return self._map_rows(X, lambda Xb, keys: _elbo(spec, params, Xb, keys),
+            return self._map_rows(X, lambda Xb, keys: _elbo(spec, params, Xb, keys, hyper),
                                   key)
         kc = min(k, 256)
 
@@ -411,7 +414,7 @@ class VAE(BaseNeural):
             for c, start in enumerate(range(0, k, kc)):
                 ck = jax.vmap(lambda kk: jax.random.fold_in(kk, c))(keys)
                 parts.append(np.asarray(_log_weights(spec, params, Xb, ck,
-                                                     min(kc, k - start)),
+                                                     min(kc, k - start), hyper),
                                         dtype=np.float64))
             return logsumexp(np.concatenate(parts, axis=1), axis=1) - np.log(k)
 

@@ -93,13 +93,14 @@ def test_linear_vae_elbo_below_exact_and_approaches_it():
 
 
 def test_gradients_flow_through_reparameterization():
-    spec = VAESpec("vae", 2, (3,), "tanh", "gaussian", 1.0, 1.0, 1e-3, 100.0)
+    spec = VAESpec("vae", 2, (3,), "tanh", "gaussian", False)
+    hyper = {"beta": 1.0, "sigma": 1.0, "kl_weight": 1.0}
     params = vae_init(spec, jax.random.PRNGKey(0), 4)
     X = jnp.asarray(np.random.RandomState(0).rand(5, 4), jnp.float32)
     key = jax.random.PRNGKey(1)
 
     def f(p):
-        return jnp.mean(vae_loss(spec, p, X, key, 1.0))
+        return jnp.mean(vae_loss(spec, p, X, key, hyper))
 
     grads = jax.grad(f)(params)
     # Encoder weights reach the loss only through z = mu + sigma * eps.
@@ -185,9 +186,9 @@ def test_samples(digits):
 
 @pytest.mark.parametrize("corruption", ["gaussian", "masking", "salt_and_pepper"])
 def test_corruption_processes(corruption):
-    spec = DAESpec("dae", 2, (4,), "relu", "mse", corruption, 0.3, 1e-3, 100.0)
+    spec = DAESpec("dae", 2, (4,), "relu", "mse", corruption)
     X = jnp.full((400, 50), 0.5, jnp.float32)
-    Xt = np.asarray(corrupt(spec, jax.random.PRNGKey(0), X))
+    Xt = np.asarray(corrupt(spec, jax.random.PRNGKey(0), X, 0.3))
     changed = Xt != 0.5
     if corruption == "gaussian":
         assert abs(Xt.std() - 0.3) < 0.01
@@ -306,3 +307,51 @@ def test_default_gaussian_vae_generalises_on_mnist(data_home):
     assert samples.shape == (16, 784) and np.all(np.isfinite(samples))
     # Samples look like digits: mostly dark with some ink, as the data.
     assert 0.05 < samples.mean() < 0.3
+
+
+def test_grid_search_over_numbers_compiles_the_training_step_once():
+    """Issue 20: learning_rate, clip_norm, beta and sigma were in the jit key, so
+    every GridSearchCV candidate recompiled. Now one compilation per architecture
+    and batch shape (counted in a fresh process)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, warnings; warnings.simplefilter('ignore')\n"
+        "import numpy as np\n"
+        "from sklearn.model_selection import GridSearchCV\n"
+        "from skgen import VAE, DenoisingAE\n"
+        "from skgen.neural import _training\n"
+        "X = np.random.RandomState(0).rand(150, 6).astype('float32')\n"
+        "GridSearchCV(VAE(2, hidden_layer_sizes=(8,), max_iter=2, sigma=0.5),\n"
+        "             {'learning_rate_init': [1e-3, 3e-3, 1e-2], 'beta': [0.5, 1.0],\n"
+        "              'sigma': [0.5, 0.2], 'clip_norm': [10.0, 100.0]}, cv=2).fit(X)\n"
+        "vae = _training.training_compilations()\n"
+        "GridSearchCV(DenoisingAE(2, hidden_layer_sizes=(8,), max_iter=2),\n"
+        "             {'noise_level': [0.1, 0.3], 'learning_rate_init': [1e-3, 1e-2]},\n"
+        "             cv=2).fit(X)\n"
+        "print(json.dumps([vae, _training.training_compilations() - vae]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    vae, dae = json.loads(out.stdout.strip().splitlines()[-1])
+    assert vae == 1 and dae == 1, (vae, dae)
+
+
+def test_warm_start_uses_the_new_learning_rate():
+    """The learning rate lives in the optimiser state: a warm start with another
+    learning_rate_init must step with the new one."""
+    X = np.random.RandomState(0).rand(120, 5).astype(np.float32)
+    kw = dict(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = VAE(2, **kw).fit(X)
+        a.set_params(warm_start=True, learning_rate_init=1e-30)
+        before = a.params_["dec"][-1]["b"].copy()
+        a.fit(X)
+        # Adam steps of ~1e-30 are below float32's resolution of these numbers.
+        np.testing.assert_array_equal(a.params_["dec"][-1]["b"], before)
+        a.set_params(learning_rate_init=1e-2)
+        a.fit(X)
+    assert np.max(np.abs(a.params_["dec"][-1]["b"] - before)) > 1e-4
