@@ -17,7 +17,9 @@ def test_run_quick(tmp_path):
     rows = results["rows"]
     assert len(rows) == 4  # two sizes x two dtypes
     for row in rows:
-        assert row["speedup"] > 0
+        # The ratio is what the table says it is: baseline seconds over ours.
+        assert abs(row["speedup"] - row["baseline_s_per_iter"] / row["ours_s_per_iter"]) \
+            < 1e-9 * row["speedup"]
         # Same start, same iterations: the same lower bound as scikit-learn.
         assert abs(row["ours_quality"] - row["baseline_quality"]) < 1e-3 * abs(row["baseline_quality"])
     table = (tmp_path / "RESULTS.md").read_text()
@@ -45,7 +47,8 @@ def test_run_quick_sparse_encode_merges(tmp_path):
     for row in rows:
         if row["id"] == "sparse_encode@quiet":
             assert row["ours_quality"] < 1e-8  # the same codes as scikit-learn
-            assert row["speedup"] > 0
+            assert abs(row["speedup"] - row["baseline_s"] / row["ours_s"]) \
+                < 1e-9 * row["speedup"]
 
 
 def test_busy_rows_kept_beside_quiet_ones(tmp_path):

@@ -142,9 +142,6 @@ def _atom_figures(estimator, ctx, X_train, folder):
     return [("learned dictionary atoms", path)]
 
 
-# ------------------------------------------------------------------ neural
-
-
 COMPARISONS = [
     Comparison(
         name="PCA",

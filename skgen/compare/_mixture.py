@@ -87,9 +87,6 @@ def _make_bernoulli(ctx):
     return BernoulliMixture(N_COMPONENTS, binarize=None, random_state=ctx.random_state)
 
 
-# ---------------------------------------------------------------- decomposition
-
-
 COMPARISONS = [
     Comparison(
         name="GaussianMixtureEM",

@@ -125,9 +125,6 @@ def _dae_figures(estimator, ctx, X_train, folder):
     return [("corrupted and reconstructed digits", path)]
 
 
-# --- embeddings ------------------------------------------------------------------
-
-
 COMPARISONS = [
     Comparison(
         name="VAE",

@@ -3,7 +3,8 @@
 Both estimators keep the training data and its embedding; new points go into the
 embedding by their own method (``transform``), and embedding points come back to
 X by barycentric weights of their nearest embedded training points (Roweis & Saul
-2000, eq. 1, applied in the embedding). See DESIGN.md's contract table.
+2000, eq. 1, applied in the embedding): the contract table of the README
+(transform, inverse_transform, score, sample) for the two embeddings.
 """
 
 import numpy as np

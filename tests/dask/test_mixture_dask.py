@@ -236,7 +236,12 @@ def test_worker_killed_mid_fit_gives_the_same_model_or_an_error(client):
     killed = []
 
     def kill_one_worker():
-        time.sleep(0.5)
+        # Deterministic: kill as soon as the scheduler has the fit's tasks running
+        # (a fixed sleep failed when the fit ended first).
+        while not done.is_set():
+            if any(client.processing().values()):
+                break
+            time.sleep(0.005)
         if done.is_set():
             return
         victim = sorted(client.scheduler_info()["workers"])[0]
@@ -250,8 +255,9 @@ def test_worker_killed_mid_fit_gives_the_same_model_or_an_error(client):
     killer.start()
     try:
         fit = GaussianMixtureEM(3, **kw).fit(Xd)
-    except Exception as error:  # a clear error is allowed
-        assert str(error) or type(error).__name__
+    except Exception as error:
+        # A clear error is allowed: dask's own, for the lost worker.
+        assert type(error).__module__.split(".")[0] in ("distributed", "dask"), repr(error)
         fit = None
     finally:
         done.set()
