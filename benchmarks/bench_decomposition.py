@@ -311,7 +311,7 @@ def bench_online_dictionary_stopping(quick=False, data_home=None):
         seconds, fitted = time_alternating(
             {"ours": quiet(lambda: OurMiniBatch(random_state=0, **kw).fit(X)),
              "ref": quiet(lambda: MiniBatchDictionaryLearning(random_state=0, **kw).fit(X))},
-            repeats=1 if quick else 3)
+            repeats=1 if (quick or k >= 100) else 3)
         rows.append(dict(
             benchmark="Online dictionary learning, default stopping (faces gallery call)",
             size=f"{data}, {k} atoms",

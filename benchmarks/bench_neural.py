@@ -251,7 +251,10 @@ def bench_grid_compile(quick=False, data_home=None):
     the digits (VAE(4, (64,), max_iter=5)), in a fresh process: compilations of
     the training step (jit cache entries of train_step and train_epoch) and the
     wall time of the search. Goal: one compilation per architecture and batch
-    shape, whatever the learning rate, clip norm, beta, sigma or noise level."""
+    shape, whatever the learning rate, clip norm, beta, sigma or noise level.
+    Before (learning rate, clip norm and beta in the jit key; measured
+    alternating with the new code in fresh processes on this machine): 6
+    compilations, 23.0 s; after: 1 compilation, 6.5 s."""
     import json
     import subprocess
     import sys
