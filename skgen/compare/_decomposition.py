@@ -167,6 +167,6 @@ COMPARISONS = [
                  _minus_objective(DICT_ALPHA)},
         metrics=_SPARSE_METRICS,
         figures=_atom_figures,
-        max_train=1000,
+        max_train=1500,
     ),
 ]
