@@ -224,6 +224,18 @@ def _objective(X, D, alpha):
     return (0.5 * np.sum((X - code @ D) ** 2) + alpha * np.abs(code).sum()) / len(X)
 
 
+def _faces(data_home):
+    """The Olivetti faces (400 x 4096 in [0, 1]), or low-rank stand-ins without them."""
+    from skgen.datasets import load_olivetti_faces
+
+    try:
+        X = load_olivetti_faces(data_home, download_if_missing=False).data
+        return X.astype(np.float64), "Olivetti 400x4096"
+    except FileNotFoundError:
+        X = np.clip(_low_rank(400, 4096), 0, None)
+        return X / X.max(), "synthetic 400x4096"
+
+
 def bench_dictionary_learning(quick=False, data_home=None):
     """DictionaryLearning vs scikit-learn's batch and mini-batch learners, Olivetti.
 
@@ -234,16 +246,7 @@ def bench_dictionary_learning(quick=False, data_home=None):
     sample, at the lasso codes of the data under each learned dictionary (lower
     is better).
     """
-    from skgen.datasets import load_olivetti_faces
-
-    try:
-        X = load_olivetti_faces(data_home, download_if_missing=False).data
-        X = X.astype(np.float64)
-        data = "Olivetti 400x4096"
-    except FileNotFoundError:
-        X = np.clip(_low_rank(400, 4096), 0, None)
-        X /= X.max()
-        data = "synthetic 400x4096"
+    X, data = _faces(data_home)
     alpha = 0.1
     sizes = [5] if quick else [15, 100]
     n_iter = 2 if quick else 10
@@ -294,15 +297,9 @@ def bench_online_dictionary_stopping(quick=False, data_home=None):
     whole fit, alternating. quality: mini-batch steps taken (the same rule stops
     both at the same step) and the objective per sample at the lasso codes."""
     from skgen import MiniBatchDictionaryLearning as OurMiniBatch
-    from skgen.datasets import load_olivetti_faces
 
-    try:
-        X = load_olivetti_faces(data_home, download_if_missing=False).data
-        X = X.astype(np.float64)
-        data = "Olivetti 400x4096, centred"
-    except FileNotFoundError:
-        X = np.clip(_low_rank(400, 4096), 0, None)
-        data = "synthetic 400x4096, centred"
+    X, data = _faces(data_home)
+    data += ", centred"
     X = X - X.mean(axis=0)
     X -= X.mean(axis=1, keepdims=True)
     rows = []
