@@ -24,7 +24,7 @@ from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int, check_X
-from ..utils._validation import power_of_two_scale
+from ..utils._validation import check_magnitude, internal_scale
 from ..utils._dask import apply_by_chunks, check_dask_X, is_dask_array
 from ..utils._numba import single_threaded_blas
 from ._pca_numerics import (
@@ -290,8 +290,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # forms anyway, which saves a pass over X; the others check here.
         X = check_X(
             self, X, reset=True, accept_sparse=["csr", "csc"], ensure_min_samples=2,
-            ensure_all_finite=False,
+            ensure_all_finite=False, magnitude_dtype=False,
         )
+        peak = check_magnitude(X)
         solver = self._choose_solver(X)
         if solver != "covariance_eigh" or sp.issparse(X):
             assert_all_finite(X.data if sp.issparse(X) else X, input_name="X",
@@ -305,11 +306,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n, d = X.shape
         # Data far from unit scale (float32 in SI units) is decomposed as
         # X * 2^k (exact) and the variances brought back: no subnormal squares.
-        X_user, scale = X, power_of_two_scale(X)
-        if not 2.0**-20 <= scale <= 2.0**20:
+        X_user, scale = X, internal_scale(X, peak)
+        if scale != 1.0:
             X = X * X.dtype.type(scale)
-        else:
-            scale = 1.0
         if sp.issparse(X):
             mean = np.asarray(X.mean(axis=0)).ravel().astype(X.dtype)
         else:

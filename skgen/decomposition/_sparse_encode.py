@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 
 from ..utils._numba import resolve_n_threads, run_in_blocks, single_threaded_blas
-from ..utils._validation import power_of_two_scale
+from ..utils._validation import internal_scale
 from ._cd import lasso_cd_gram
 from ._lars import lars_gram
 from ._omp import omp_gram
@@ -214,8 +214,8 @@ def sparse_encode(
     # Signals far from unit scale are coded as X * 2^k (exact) with the penalty
     # scaled alike: the kernels' tolerances are absolute (scikit-learn's too, and
     # its lasso codes are all zero at 2^-60), the problem is scale-equivariant.
-    scale = power_of_two_scale(X)
-    if not 2.0**-20 <= scale <= 2.0**20:
+    scale = internal_scale(X)
+    if scale != 1.0:
         f = X.dtype.type(scale)
         if alpha is not None:
             alpha = float(alpha) * scale * (scale if algorithm == "omp" else 1.0)

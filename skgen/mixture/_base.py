@@ -59,7 +59,7 @@ from ..utils import (
     check_X,
     merge_moments,
 )
-from ..utils._validation import power_of_two_scale
+from ..utils._validation import internal_scale
 from ..utils._dask import (
     apply_by_chunks,
     check_chunk,
@@ -609,8 +609,7 @@ class BaseMixture(
         [2^-20, 2^20] (1.0 otherwise, for dask and for scale-free mixtures)."""
         if is_dask_array(X) or not hasattr(self, "_rescale_parameters"):
             return 1.0
-        scale = power_of_two_scale(X)
-        return scale if not 2.0**-20 <= scale <= 2.0**20 else 1.0
+        return internal_scale(X)
 
     def _fit_scaled(self, X, weights, scale):
 

@@ -34,6 +34,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_X, progress_bar
+from ..utils._validation import power_of_two_scale
 from ..utils._dask import (
     apply_by_chunks,
     check_dask_X,
@@ -636,13 +637,13 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
     def _set_scale(self, X):
         """``data_scale_``: 2^-e with max |X| 2^-e in (0.5, 1] (1 for [0, 1] data)."""
-        peak = float(np.max(np.abs(X))) if X.size else 0.0
-        if self._scale_free() or peak == 0.0 or not np.isfinite(peak):
+        if self._scale_free():
             self.data_scale_ = 1.0
-        else:
-            mantissa, exponent = np.frexp(peak)
-            exponent = int(exponent) - (mantissa == 0.5)  # exact powers of two stay
-            self.data_scale_ = float(np.ldexp(1.0, -exponent))
+            return
+        # power_of_two_scale brings the peak into [1, 2); halve unless it is 1.
+        peak = float(np.max(np.abs(X))) if X.size else 0.0
+        scale = power_of_two_scale(X, peak)
+        self.data_scale_ = scale if peak * scale <= 1.0 else scale / 2
 
     def _unscale(self, X):
         """Network outputs in X's units: float32, or float64 where X's units

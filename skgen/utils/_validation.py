@@ -16,6 +16,7 @@ __all__ = [
     "check_magnitude",
     "magnitude_limits",
     "power_of_two_scale",
+    "internal_scale",
     "check_n_samples",
     "check_positive_int",
     "check_binary",
@@ -103,19 +104,20 @@ def check_magnitude(X, dtype=None):
     dtype : numpy dtype, default=None
         The dtype the computation runs in (None: X's).
 
+    Returns
+    -------
+    peak : float
+        max |X| (NaN ignored; 0.0 for empty X), for :func:`internal_scale`.
+
     Raises
     ------
     ValueError
         When max |X| is above the overflow limit, or nonzero and below the
         underflow limit.
     """
-    values = X.data if sp.issparse(X) else X
-    if values.size == 0:
-        return
-    with np.errstate(invalid="ignore"):
-        peak = float(max(np.nanmax(values), -np.nanmin(values)))
+    peak = _peak(X)
     if not np.isfinite(peak) or peak == 0.0:
-        return
+        return peak
     info = np.finfo(np.dtype(X.dtype if dtype is None else dtype))
     high, low = magnitude_limits(X.shape, info.dtype)
     if peak > high:
@@ -131,9 +133,19 @@ def check_magnitude(X, dtype=None):
             f"squares underflow {info.dtype} (limit {low:.3g}). Rescale X, e.g. "
             "divide it by its largest absolute value."
         )
+    return peak
 
 
-def power_of_two_scale(X):
+def _peak(X):
+    """max |X| (NaN ignored), 0.0 for empty X."""
+    values = X.data if sp.issparse(X) else np.asarray(X)
+    if values.size == 0:
+        return 0.0
+    with np.errstate(invalid="ignore"):
+        return float(max(np.nanmax(values), -np.nanmin(values)))
+
+
+def power_of_two_scale(X, peak=None):
     """The power of two that brings max |X| into [1, 2): an exact rescaling.
 
     Scale-equivariant estimators work on ``X * scale`` so that their results
@@ -144,20 +156,46 @@ def power_of_two_scale(X):
     ----------
     X : ndarray or sparse matrix
         Finite data.
+    peak : float or None, default=None
+        max |X| when the caller has it already (saves a pass over X).
 
     Returns
     -------
     scale : float
         2^-e with 2^e <= max |X| < 2^(e+1); 1.0 for empty or all-zero X.
     """
-    values = X.data if sp.issparse(X) else np.asarray(X)
-    if values.size == 0:
-        return 1.0
-    peak = float(max(np.max(values), -np.min(values)))
+    peak = _peak(X) if peak is None else float(peak)
     if peak == 0.0 or not np.isfinite(peak):
         return 1.0
     _, exponent = np.frexp(peak)  # peak = m 2^exponent, m in [0.5, 1)
     return float(np.ldexp(1.0, 1 - int(exponent)))
+
+
+# Data whose magnitude is within this factor of 1 is used as given.
+_SAFE_SCALE = 2.0**20
+
+
+def internal_scale(X, peak=None):
+    """:func:`power_of_two_scale` for data far from unit scale, else 1.0.
+
+    PCA, the Gaussian mixture and sparse coding rescale only X whose largest
+    magnitude is outside [2^-20, 2^20] (float32 in SI units, 1e30 masses):
+    results on ordinary data stay bit for bit what they were.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix
+        Finite data.
+    peak : float or None, default=None
+        max |X| when the caller has it already.
+
+    Returns
+    -------
+    scale : float
+        A power of two, 1.0 unless max |X| is outside [2^-20, 2^20].
+    """
+    scale = power_of_two_scale(X, peak)
+    return scale if not 1.0 / _SAFE_SCALE <= scale <= _SAFE_SCALE else 1.0
 
 
 def magnitude_limits(shape, dtype):
