@@ -24,7 +24,8 @@ from sklearn.preprocessing import binarize as _binarize
 from sklearn.utils._param_validation import Interval
 
 from ..utils import check_array_param, check_binary, check_X
-from ._base import BaseMixture, _check_weights_init
+from ._base import BaseMixture
+from ._init import check_weights_init
 
 __all__ = ["BernoulliMixture"]
 
@@ -182,6 +183,11 @@ class BernoulliMixture(BaseMixture):
             self, X, reset=reset, accept_sparse=True, ensure_min_samples=2 if reset else 1,
             magnitude_dtype=False,
         )
+        return self._check_values(X)
+
+    def _check_values(self, X):
+        """Binary X (``binarize=None``) or X thresholded at ``binarize``; CSR stays CSR."""
+        X = sp.csr_matrix(X) if sp.issparse(X) and X.format != "csr" else X
         if self.binarize is None:
             check_binary(X)
             return X
@@ -189,29 +195,18 @@ class BernoulliMixture(BaseMixture):
             raise ValueError(f"binarize must be a finite threshold or None, got {self.binarize!r}")
         return _binarize(X, threshold=self.binarize)
 
-    def _check_parameters(self, X):
-        K, d = self.n_components, X.shape[1]
+    def _check_parameters(self, n_features, dtype):
+        K, d = self.n_components, n_features
         self._weights_init = self._means_init = None
         if self.weights_init is not None:
-            self._weights_init = _check_weights_init(self.weights_init, K, X.dtype)
+            self._weights_init = check_weights_init(self.weights_init, K, dtype)
         if self.means_init is not None:
             self._means_init = check_array_param(
-                self.means_init, "means_init", (K, d), X.dtype, lower=0, upper=1
+                self.means_init, "means_init", (K, d), dtype, lower=0, upper=1
             )
 
     def _initial_parameters_given(self):
         return self.weights_init is not None and self.means_init is not None
-
-    def _prepare_chunk(self, X, weights, info):
-        if info is None:
-            return X
-        # A dask chunk: the checks and thresholding _validate_X gives in-memory data.
-        X = super()._prepare_chunk(X, weights, info)
-        X = sp.csr_matrix(X) if sp.issparse(X) else X
-        if self.binarize is None:
-            check_binary(X)
-            return X
-        return _binarize(X, threshold=self.binarize)
 
     def _statistics(self, X, resp):
         # nk = sum_i r_ik and sum_i r_ik x_i; CSR X stays sparse.

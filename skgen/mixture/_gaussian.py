@@ -20,7 +20,8 @@ from scipy.linalg.lapack import get_lapack_funcs
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils import check_array_param, merge_moments, moments, row_chunks
-from ._base import BaseMixture, _check_weights_init
+from ._base import BaseMixture
+from ._init import check_weights_init
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -391,14 +392,14 @@ class GaussianMixtureEM(BaseMixture):
         self.means_init = means_init
         self.precisions_init = precisions_init
 
-    def _check_parameters(self, X):
-        K, d = self.n_components, X.shape[1]
+    def _check_parameters(self, n_features, dtype):
+        K, d = self.n_components, n_features
         self._weights_init = self._means_init = self._precisions_init = None
         if self.weights_init is not None:
-            self._weights_init = _check_weights_init(self.weights_init, K, X.dtype)
+            self._weights_init = check_weights_init(self.weights_init, K, dtype)
         if self.means_init is not None:
             self._means_init = check_array_param(
-                self.means_init, "means_init", (K, d), X.dtype
+                self.means_init, "means_init", (K, d), dtype
             )
         if self.precisions_init is not None:
             shape = {
@@ -409,7 +410,7 @@ class GaussianMixtureEM(BaseMixture):
             }[self.covariance_type]
             lower = 0 if self.covariance_type in ("diag", "spherical") else None
             prec = check_array_param(
-                self.precisions_init, "precisions_init", shape, X.dtype, lower=lower
+                self.precisions_init, "precisions_init", shape, dtype, lower=lower
             )
             if self.covariance_type in ("full", "tied"):
                 stacked = prec if prec.ndim == 3 else prec[np.newaxis]
@@ -424,9 +425,9 @@ class GaussianMixtureEM(BaseMixture):
         if scale != 1.0:
             # The EM runs on X * scale (see BaseMixture._fit): so do the starts.
             if self._means_init is not None:
-                self._means_init = self._means_init * X.dtype.type(scale)
+                self._means_init = self._means_init * dtype.type(scale)
             if self._precisions_init is not None:
-                self._precisions_init = self._precisions_init / X.dtype.type(scale) ** 2
+                self._precisions_init = self._precisions_init / dtype.type(scale) ** 2
 
     def _rescale_parameters(self, factor):
         """The fitted Gaussians of X * factor, from those of X (exact for 2^k)."""

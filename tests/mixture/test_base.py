@@ -230,7 +230,7 @@ def test_pandas_output(cls):
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 50), k=st.integers(1, 8),
        scale=st.sampled_from([1.0, 100.0, 1e4]))
 def test_normalize_log_prob_matches_numpy(dtype, seed, n, k, scale):
-    from skgen.mixture._base import _normalize_log_prob
+    from skgen.mixture._passes import normalize_log_prob as _normalize_log_prob
 
     rng = np.random.RandomState(seed)
     wlp = (rng.randn(n, k) * scale).astype(dtype)
@@ -267,10 +267,10 @@ def test_initial_weights_sum_to_one(cls, init):
 def test_threaded_passes_equal_one_thread(cls, monkeypatch):
     # In-memory passes run over one row block per idle core, merged as a tree:
     # the fit equals the one-thread fit to rounding, from the same start.
-    import skgen.mixture._base as base
+    import skgen.utils._rows as base
 
     X = _data(cls, 0, n=25_000)
-    assert X.shape[0] >= 2 * base._THREAD_ROWS
+    assert X.shape[0] >= 2 * base.THREAD_ROWS
     start = cls(3, max_iter=1, random_state=0).fit(X)
     given = {"weights_init": start.weights_, "means_init": start.means_}
     if cls is GaussianMixtureEM:
@@ -289,11 +289,11 @@ def test_kmeans_start_on_many_rows_reaches_the_full_kmeans_optimum(cls, monkeypa
     # Above max(2000, 100 K) rows 'kmeans' seeds on a sample and refines by
     # Lloyd passes; EM then reaches the optimum of scikit-learn's full k-means
     # start. Below it, the start is scikit-learn's (test_gaussian.py).
-    import skgen.mixture._base as base
+    import skgen.mixture._init as base
 
     X = _data(cls, 0, n=25_000)
-    assert X.shape[0] > base._init_sample_rows(3)
+    assert X.shape[0] > base.init_sample_rows(3)
     sampled = cls(3, random_state=0, max_iter=300).fit(X)
-    monkeypatch.setattr(base, "_INIT_SAMPLE_ROWS", 10**9)
+    monkeypatch.setattr(base, "INIT_SAMPLE_ROWS", 10**9)
     full = cls(3, random_state=0, max_iter=300).fit(X)
     assert sampled.lower_bound_ == pytest.approx(full.lower_bound_, abs=1e-3)

@@ -1,0 +1,153 @@
+"""The passes of EM over the data: functions of (rows, sample weights).
+
+Each function here reads a block of checked rows and returns small results (a
+log-likelihood sum, sufficient statistics, k-means sums) that merge pairwise,
+so that a row source (:mod:`skgen.utils._rows`) runs it on all rows at once,
+on row blocks in threads, or on the chunks of a dask array as a tree of tasks.
+
+Reference: Dempster, Laird & Rubin (1977); Bishop (2006), *Pattern Recognition
+and Machine Learning*, section 9.2 (responsibilities, eq. 9.23) and 9.1 (Lloyd).
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.metrics import pairwise_distances_argmin
+
+from ..utils import Moments, block_moments
+from ..utils._numba import jit
+
+@jit
+def _normalize_rows(weighted_log_prob, log_prob_norm, tiny):
+    """In place: row i of log p(x_i, k) becomes p(k | x_i); log p(x_i) goes to
+    ``log_prob_norm[i]``. One pass per row, no temporaries; no fastmath, since
+    rows of -inf (impossible under every component) need their guard."""
+    n_samples, n_components = weighted_log_prob.shape
+    for i in range(n_samples):
+        row = weighted_log_prob[i]
+        peak = -np.inf
+        for k in range(n_components):
+            if row[k] > peak:
+                peak = row[k]
+        if not np.isfinite(peak):
+            peak = 0.0
+        total = 0.0
+        for k in range(n_components):
+            value = np.exp(row[k] - peak)
+            row[k] = value
+            total += value
+        if total == 0.0:
+            # Impossible under every component: log p(x) = -inf, uniform responsibilities.
+            log_prob_norm[i] = -np.inf
+            for k in range(n_components):
+                row[k] = 1.0 / n_components
+            continue
+        log_prob_norm[i] = np.log(total) + peak
+        inv = 1.0 / total
+        for k in range(n_components):
+            value = row[k] * inv
+            # Subnormal responsibilities (common in float32 with many features)
+            # make the M-step's matrix products many times slower; they carry
+            # less than 1e-38 of the mass.
+            row[k] = value if value >= tiny else 0.0
+
+
+def normalize_log_prob(weighted_log_prob):
+    """Turn log p(x, k) into responsibilities in place.
+
+    Parameters
+    ----------
+    weighted_log_prob : ndarray of shape (n_samples, n_components), C-contiguous
+        log p(x_i, z_i = k) in nats; overwritten by the responsibilities
+        p(z_i = k | x_i).
+
+    Returns
+    -------
+    log_prob_norm : ndarray of shape (n_samples,)
+        log p(x_i) = logsumexp_k log p(x_i, k), in nats (-inf where every
+        component gives probability 0).
+    """
+    dtype = weighted_log_prob.dtype
+    log_prob_norm = np.empty(weighted_log_prob.shape[0], dtype=dtype)
+    _normalize_rows(weighted_log_prob, log_prob_norm, dtype.type(np.finfo(dtype).tiny))
+    return log_prob_norm
+
+
+class PassResult(NamedTuple):
+    """What one E-step pass returns: sum_i w_i log p(x_i) (nats), sum_i w_i, statistics."""
+
+    log_likelihood: float
+    total_weight: float
+    statistics: object
+
+
+def _weighted_log_likelihood(log_prob_norm, weights):
+    """sum_i w_i log p(x_i) in float64, and sum_i w_i; zero weights drop -inf rows."""
+    if weights is None:
+        return float(np.sum(log_prob_norm, dtype=np.float64)), float(log_prob_norm.shape[0])
+    terms = np.where(weights > 0, weights * log_prob_norm.astype(np.float64), 0.0)
+    return float(terms.sum()), float(np.sum(weights))
+
+
+def em_pass(model, X, weights):
+    """E-step on rows X and the statistics of their weighted responsibilities."""
+    resp = model._estimate_weighted_log_prob(X)
+    log_prob_norm = normalize_log_prob(resp)
+    log_likelihood, total = _weighted_log_likelihood(log_prob_norm, weights)
+    if weights is not None:
+        resp *= weights.astype(resp.dtype, copy=False)[:, np.newaxis]
+    return PassResult(log_likelihood, total, model._statistics(X, resp))
+
+
+def score_pass(model, X, weights):
+    """sum_i w_i log p(x_i) (nats) and sum_i w_i."""
+    log_prob_norm = normalize_log_prob(model._estimate_weighted_log_prob(X))
+    return _weighted_log_likelihood(log_prob_norm, weights)
+
+
+def add_pairs(a, b):
+    return a[0] + b[0], a[1] + b[1]
+
+
+def merge_passes(merge_statistics, a, b):
+    return PassResult(
+        a.log_likelihood + b.log_likelihood,
+        a.total_weight + b.total_weight,
+        merge_statistics(a.statistics, b.statistics),
+    )
+
+
+def one_hot(labels, n_components, dtype, weights):
+    resp = np.zeros((labels.shape[0], n_components), dtype=dtype)
+    resp[np.arange(labels.shape[0]), labels] = 1 if weights is None else weights
+    return resp
+
+
+def nearest_statistics(model, centers, X, weights):
+    """Statistics of hard responsibilities: each row to its nearest centre."""
+    labels = pairwise_distances_argmin(X, centers.astype(X.dtype, copy=False))
+    return model._statistics(X, one_hot(labels, centers.shape[0], X.dtype, weights))
+
+
+def lloyd_pass(model, centers, X, weights):
+    """One Lloyd step's sums: weighted means of the rows nearest each centre."""
+    labels = pairwise_distances_argmin(X, centers.astype(X.dtype, copy=False))
+    resp = one_hot(labels, centers.shape[0], np.float64, weights)
+    if sp.issparse(X):
+        weight = resp.sum(axis=0)
+        sums = np.asarray((X.T @ resp).T, dtype=np.float64)
+        mean = sums / np.where(weight > 0, weight, 1)[:, np.newaxis]
+        return Moments(weight, mean, None, "mean")
+    return block_moments(X.astype(np.float64), resp, "mean")
+
+
+def random_statistics(model, seeds, index, X, weights):
+    """Statistics of uniform random responsibilities, block ``index`` drawn
+    from its own seed (a reduction with ``indexed=True``)."""
+    rng = np.random.RandomState(seeds[index])
+    resp = rng.uniform(size=(X.shape[0], model.n_components)).astype(X.dtype)
+    resp /= resp.sum(axis=1, keepdims=True)
+    if weights is not None:
+        resp *= weights.astype(X.dtype)[:, np.newaxis]
+    return model._statistics(X, resp)
