@@ -18,16 +18,7 @@ from sklearn.utils.extmath import randomized_svd, svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_X, progress_bar
-from ..utils._dask import (
-    check_dask_X,
-    check_sampled_rows,
-    chunk_infos,
-    is_dask_array,
-    load_chunk,
-    magnitude_limits,
-    prefetched,
-    take_rows,
-)
+from ..utils._rows import row_source
 from ._sparse_coding import (
     _TRANSFORM_CONSTRAINTS,
     _add_sums,
@@ -39,43 +30,38 @@ from ._sparse_encode import _objective, check_dictionary, sparse_encode
 __all__ = ["DictionaryLearning", "MiniBatchDictionaryLearning"]
 
 
-# Rows sampled from a dask array for the initial (randomized SVD) dictionary.
-_DASK_INIT_ROWS = 10_000
+# Rows sampled from a lazy source for the initial (randomized SVD) dictionary.
+_LAZY_INIT_ROWS = 10_000
 
 
 class _BatchStream:
     """Mini-batches for online learning, epoch after epoch.
 
-    In memory: the rows shuffled once (as scikit-learn's
-    MiniBatchDictionaryLearning), then the same consecutive batches every epoch.
-    A dask array: every epoch visits the row chunks (in a new random order when
-    ``shuffle``), shuffles the rows of each chunk and cuts it into batches; the
-    next chunk is read in a background thread while the current one trains,
-    so that at most two chunks are in memory and the learner waits only for
-    the first.
+    Rows in memory: shuffled once (as scikit-learn's MiniBatchDictionaryLearning),
+    then the same consecutive batches every epoch. A lazy source (a dask array):
+    every epoch visits its blocks (in a new random order when ``shuffle``),
+    shuffles the rows of each block and cuts it into batches; the next block is
+    read in a background thread while the current one trains, so that at most
+    two blocks are in memory and the learner waits only for the first.
     """
 
-    def __init__(self, X, batch_size, shuffle, rng):
-        self.X, self.batch_size, self.shuffle, self.rng = X, batch_size, shuffle, rng
-        self.dask = is_dask_array(X)
-        if not self.dask:
-            self.rows = X.copy() if shuffle else X
+    def __init__(self, rows, batch_size, shuffle, rng):
+        self.source, self.batch_size, self.shuffle, self.rng = rows, batch_size, shuffle, rng
+        self.fixed = None
+        if not rows.lazy:
+            self.fixed = rows.X.copy() if shuffle else rows.X
             if shuffle:
-                rng.shuffle(self.rows)
-        else:
-            self.limits = magnitude_limits(X.shape, X.dtype)
-            self.infos = chunk_infos(X.chunks[0])
+                rng.shuffle(self.fixed)
 
     def epoch(self):
         """Yield this epoch's batches (ndarrays of at most ``batch_size`` rows)."""
-        if not self.dask:
-            for batch in gen_batches(self.rows.shape[0], self.batch_size):
-                yield self.rows[batch]
+        if self.fixed is not None:
+            for batch in gen_batches(self.fixed.shape[0], self.batch_size):
+                yield self.fixed[batch]
             return
-        n_chunks = len(self.X.chunks[0])
-        order = self.rng.permutation(n_chunks) if self.shuffle else np.arange(n_chunks)
-        for block in prefetched(
-                lambda i: load_chunk(self.X, i, self.infos, self.limits), order):
+        ids = self.source.block_ids()
+        order = self.rng.permutation(ids) if self.shuffle else ids
+        for block in self.source.blocks(order):
             if self.shuffle:
                 block = block[self.rng.permutation(block.shape[0])]
             for batch in gen_batches(block.shape[0], self.batch_size):
@@ -388,26 +374,24 @@ split_sign, positive_code, transform_max_iter
         ConvergenceWarning
             When batch learning ends at ``max_iter`` without meeting ``tol``.
         """
-        dask_input = is_dask_array(X)
-        if dask_input:
-            X = check_dask_X(self, X, reset=True, ensure_min_samples=2)
-            if self.batch_size is None:
-                raise ValueError(
-                    "Batch dictionary learning keeps every code in memory; for a dask "
-                    "array set batch_size (online learning streams the chunks)."
-                )
-        else:
-            X = check_X(self, X, reset=True, ensure_min_samples=2)
-        k = X.shape[1] if self.n_components is None else self.n_components
+        rows = row_source(self, X, reset=True, ensure_min_samples=2,
+                          check=lambda X: check_X(self, X, reset=True, ensure_min_samples=2))
+        if rows.lazy and self.batch_size is None:
+            raise ValueError(
+                "Batch dictionary learning keeps every code in memory; for a dask "
+                "array set batch_size (online learning streams the chunks)."
+            )
+        k = rows.n_features if self.n_components is None else self.n_components
         rng = check_random_state(self.random_state)
         if self.batch_size is None:
-            D, code = self._fit_batch(X, k, rng)
+            D, code = self._fit_batch(rows.X, k, rng)
         else:
-            D, code = self._fit_online(X, k, rng)
+            D, code = self._fit_online(rows, k, rng)
         self.components_ = D
-        if code is None and not dask_input:
-            code = self._learning_encode(X, D)
-        self._fit_generative(X, D, code)
+        if code is None and not rows.lazy:
+            # In memory the learning codes of all rows at once (one call).
+            code = self._learning_encode(rows.X, D)
+        self._fit_generative(rows, D, code)
         return self
 
     def _generative_encode(self, X, dictionary):
@@ -493,21 +477,20 @@ split_sign, positive_code, transform_max_iter
         _update_dict(D, Xb, code, self._A, self._B, self.positive_dict, rng)
         return cost, code
 
-    def _fit_online(self, X, k, rng):
-        n, d = X.shape
-        if is_dask_array(X):
-            size = min(n, max(10 * k, _DASK_INIT_ROWS))
-            indices = np.sort(rng.choice(n, size=size, replace=False))
-            sample = take_rows(X, indices)
-            check_sampled_rows(sample, indices, X, magnitude_limits(X.shape, X.dtype))
-            D, _ = self._initial_dictionary(sample, k, rng, exact=False)
+    def _fit_online(self, rows, k, rng):
+        n, d = rows.shape
+        # The start: a randomized SVD of all rows in memory, of a uniform
+        # sample of a lazy source's.
+        if rows.lazy:
+            start, _, _ = rows.sample(max(10 * k, _LAZY_INIT_ROWS), rng)
         else:
-            D, _ = self._initial_dictionary(X, k, rng, exact=False)
+            start = rows.X
+        D, _ = self._initial_dictionary(start, k, rng, exact=False)
         batch_size = min(self.batch_size, n)
-        self._A = np.zeros((k, k), dtype=X.dtype)
-        self._B = np.zeros((d, k), dtype=X.dtype)
+        self._A = np.zeros((k, k), dtype=rows.dtype)
+        self._B = np.zeros((d, k), dtype=rows.dtype)
         self._random_state = rng
-        batches = _BatchStream(X, batch_size, self.shuffle, rng)
+        batches = _BatchStream(rows, batch_size, self.shuffle, rng)
         stopping = _MiniBatchStopping(self.tol, self.max_no_improvement, n, k)
         errors = []
         step = 0

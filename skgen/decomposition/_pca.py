@@ -6,35 +6,25 @@ top-k principal subspace and sigma^2 is the mean of the discarded variances.
 """
 
 import numbers
-from contextlib import nullcontext
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import linalg
-from scipy.sparse.linalg import svds
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import assert_all_finite, check_array, check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int, check_X
-from ..utils._validation import check_magnitude, internal_scale
-from ..utils._dask import apply_by_chunks, check_dask_X, is_dask_array
-from ..utils._numba import single_threaded_blas
-from ._pca_numerics import (
-    _centered_operator,
-    _centered_sq_norms,
-    _minka_log_evidence,
-    _project_rows,
-    _randomized_svd,
-)
+from ..utils._rows import mean_score, row_source
+from ..utils._validation import check_magnitude
 from ._pca_dask import fit_dask_pca
+from ._pca_numerics import _centered_sq_norms, _minka_log_evidence, _project_rows
+from ._pca_solvers import fit_pca
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized", "arpack")
 
@@ -233,8 +223,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, ``n_components_``)
             Projections onto the principal axes (whitened if ``whiten``).
         """
-        X = self._fit(X)
-        return self._project(X)
+        rows = self._fit(X)
+        return rows.map(self._project, n_columns=self.n_components_, dtype=rows.dtype)
 
     def _choose_solver(self, X):
         n, d = X.shape
@@ -284,66 +274,38 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return bound if k is None else k
 
     def _fit(self, X):
-        if is_dask_array(X):
-            return self._fit_dask(X)
-        # The Gram solver finds NaN/inf from the diagonal of the Gram matrix it
-        # forms anyway, which saves a pass over X; the others check here.
-        X = check_X(
-            self, X, reset=True, accept_sparse=["csr", "csc"], ensure_min_samples=2,
-            ensure_all_finite=False, magnitude_dtype=False,
-        )
-        peak = check_magnitude(X)
-        solver = self._choose_solver(X)
-        if solver != "covariance_eigh" or sp.issparse(X):
-            assert_all_finite(X.data if sp.issparse(X) else X, input_name="X",
-                              estimator_name=type(self).__name__)
-        if sp.issparse(X) and solver in ("full", "covariance_eigh"):
-            raise TypeError(
-                f"svd_solver={solver!r} does not support sparse input; use "
-                "'arpack' or 'randomized' (both centre sparse input implicitly)"
-            )
-        k = self._check_n_components(X, solver)
-        n, d = X.shape
-        # Data far from unit scale (float32 in SI units) is decomposed as
-        # X * 2^k (exact) and the variances brought back: no subnormal squares.
-        X_user, scale = X, internal_scale(X, peak)
-        if scale != 1.0:
-            X = X * X.dtype.type(scale)
-        if sp.issparse(X):
-            mean = np.asarray(X.mean(axis=0)).ravel().astype(X.dtype)
-        else:
-            # A BLAS product (threaded) rather than NumPy's single-threaded sum.
-            with np.errstate(invalid="ignore", over="ignore"):
-                mean = np.ones(n, dtype=X.dtype) @ X
-            mean /= n
-        if solver == "full":
-            spectrum, vt, total_var = self._fit_full(X, mean)
-        elif solver == "covariance_eigh":
-            spectrum, vt, total_var = self._fit_covariance_eigh(X, mean, k)
-        else:
-            spectrum, vt, total_var = self._fit_truncated(X, mean, k, solver)
-        if scale != 1.0:
-            f = X.dtype.type(scale)
-            spectrum, total_var, mean = spectrum / (f * f), total_var / scale**2, mean / f
-        self._set_model(spectrum, vt, total_var, mean, k, n, d)
-        return X_user
+        """Fit on any row source; returns it (for ``fit_transform``)."""
+        peak = {}
 
-    def _fit_dask(self, X):
-        """Fit on a dask array by passes over its chunks (:mod:`._pca_dask`)."""
-        X = check_dask_X(self, X, reset=True, ensure_min_samples=2, rechunk_features=False)
+        def check(X):
+            # NaN/inf: found by fit_pca (the Gram solver from the diagonal of
+            # the Gram matrix it forms anyway, which saves a pass over X).
+            X = check_X(
+                self, X, reset=True, accept_sparse=["csr", "csc"], ensure_min_samples=2,
+                ensure_all_finite=False, magnitude_dtype=False,
+            )
+            peak["value"] = check_magnitude(X)
+            return X
+
+        rows = row_source(self, X, reset=True, check=check, ensure_min_samples=2,
+                          rechunk_features=False)
+        X = rows.X
         solver = self._choose_solver(X)
-        if solver == "arpack":
+        if rows.lazy and solver == "arpack":
             raise ValueError(
                 "svd_solver='arpack' does not support dask arrays; use 'randomized' "
                 "(dask's svd_compressed) or an exact solver"
             )
         k = self._check_n_components(X, solver)
         n, d = X.shape
-        spectrum, vt, total_var, mean = fit_dask_pca(
-            X, solver, k, self.iterated_power, self.n_oversamples, self.random_state
-        )
+        # The one choice of solver family: passes over chunks, or in memory.
+        if rows.lazy:
+            spectrum, vt, total_var, mean = fit_dask_pca(
+                X, solver, k, self.iterated_power, self.n_oversamples, self.random_state)
+        else:
+            spectrum, vt, total_var, mean = fit_pca(self, X, solver, k, peak["value"])
         self._set_model(spectrum, vt, total_var, mean, k, n, d)
-        return X
+        return rows
 
     def _set_model(self, spectrum, vt, total_var, mean, k, n, d):
         """The fitted attributes from the spectrum and axes of any solver."""
@@ -381,107 +343,6 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.n_components_ = k
         self.n_samples_ = n
 
-    def _centred(self, X, mean):
-        """X - mean: a new array, or X itself centred in place when copy=False."""
-        if self.copy or not X.flags.writeable:
-            return X - mean
-        X -= mean
-        return X
-
-    def _uncentre(self, X, Xc, mean):
-        if Xc is X:
-            X += mean
-
-    def _fit_full(self, X, mean):
-        Xc = self._centred(X, mean)
-        try:
-            u, s, vt = linalg.svd(Xc, full_matrices=False, check_finite=False)
-        finally:
-            self._uncentre(X, Xc, mean)
-        u, vt = svd_flip(u, vt, u_based_decision=False)
-        spectrum = (s * s).astype(X.dtype)
-        return spectrum, vt, spectrum.sum(dtype=np.float64) / (X.shape[0] - 1)
-
-    def _fit_covariance_eigh(self, X, mean, k):
-        n, d = X.shape
-        n_exact = isinstance(k, numbers.Integral)
-        # NaN/inf are named just below; no NumPy warning before the message.
-        with np.errstate(invalid="ignore", over="ignore"):
-            G = X.T @ X if n >= d else X @ X.T
-        if not np.all(np.isfinite(np.diagonal(G))):
-            # A sum of squares is inf/NaN exactly when its row or column has one.
-            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
-        if n >= d:
-            # d x d scatter by one GEMM, centred afterwards (as scikit-learn does).
-            G -= n * np.outer(mean, mean).astype(X.dtype)
-        else:
-            # n x n Gram of the centred rows; centring folded in by rank-one terms.
-            a = X @ mean
-            G -= a[:, None]
-            G -= a[None, :]
-            G += mean @ mean
-        m = G.shape[0]
-        total = float(np.trace(G)) / (n - 1)
-        # Threaded LAPACK on a small matrix mostly waits on its threads (measured:
-        # 3 ms to 100 ms for 200 x 200 on 2 cores); one thread is steady.
-        with single_threaded_blas() if m <= 512 else nullcontext():
-            if n_exact and 0 < k < m:
-                w, v = linalg.eigh(
-                    G, subset_by_index=(m - k, m - 1), driver="evr",
-                    overwrite_a=True, check_finite=False,
-                )
-            elif n_exact and k == 0:
-                w, v = np.zeros(0, X.dtype), np.zeros((m, 0), X.dtype)
-            else:
-                w, v = linalg.eigh(G, overwrite_a=True, check_finite=False)
-        w, v = w[::-1], v[:, ::-1]
-        np.maximum(w, 0, out=w)
-        if n >= d:
-            vt = v.T
-        else:
-            s = np.sqrt(w)
-            keep = s > s[:1].max(initial=0) * np.finfo(X.dtype).eps * max(n, d)
-            vt = np.zeros((w.shape[0], d), dtype=X.dtype)
-            vt[keep] = (v[:, keep].T @ X - np.outer(v[:, keep].sum(0), mean))
-            vt[keep] /= s[keep, None]
-        _, vt = svd_flip(None, vt, u_based_decision=False)
-        return w.astype(X.dtype), np.ascontiguousarray(vt, dtype=X.dtype), total
-
-    def _fit_truncated(self, X, mean, k, solver):
-        rng = check_random_state(self.random_state)
-        A = _centered_operator(X, mean) if sp.issparse(X) else self._centred(X, mean)
-        try:
-            return self._truncated_svd(A, X, mean, k, solver, rng)
-        finally:
-            if not sp.issparse(X):
-                self._uncentre(X, A, mean)
-
-    def _truncated_svd(self, A, X, mean, k, solver, rng):
-        n, d = X.shape
-        if sp.issparse(X):
-            sq = np.asarray(X.multiply(X).sum(axis=0)).ravel()
-            total = max((sq.sum() - n * float(mean @ mean)) / (n - 1), 0.0)
-        else:
-            total = float(np.einsum("ij,ij->", A, A)) / (n - 1)
-        if total == 0.0:
-            # Constant data: no direction has variance and ARPACK refuses the
-            # zero operator; any orthonormal axes are principal (LAPACK's SVD of
-            # a zero matrix gives the identity's rows, as here).
-            return np.zeros(k, X.dtype), np.eye(k, d, dtype=X.dtype), 0.0
-        if solver == "arpack":
-            v0 = rng.uniform(-1, 1, size=min(n, d))
-            u, s, vt = svds(A, k=k, tol=self.tol, v0=v0)
-            order = np.argsort(s)[::-1]
-            u, s, vt = u[:, order], s[order], vt[order]
-        else:
-            power = self.iterated_power
-            if power == "auto":
-                power = 7 if k < 0.1 * min(n, d) else 4
-            u, s, vt = _randomized_svd(A, k, self.n_oversamples, power, rng,
-                                       self.power_iteration_normalizer)
-        _, vt = svd_flip(u, vt, u_based_decision=False)
-        return (s * s).astype(X.dtype), vt.astype(X.dtype, copy=False), total
-
     # ------------------------------------------------------------ transforms
     def _project(self, X):
         Z = np.asarray(X @ self.components_.T if sp.issparse(X)
@@ -511,11 +372,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             On NaN/inf or a feature count that differs from the one seen in fit.
         """
         check_is_fitted(self)
-        if is_dask_array(X):
-            X = check_dask_X(self, X, reset=False)
-            return apply_by_chunks(self, "transform", X, self.n_components_)
-        X = check_X(self, X, reset=False, accept_sparse=["csr", "csc"])
-        return self._project(X)
+        rows = row_source(self, X, reset=False, check=lambda X: check_X(
+            self, X, reset=False, accept_sparse=["csr", "csc"]))
+        return rows.map(self._project, n_columns=self.n_components_, dtype=rows.dtype)
 
     def inverse_transform(self, X):
         """Map projections back to data space.
@@ -536,21 +395,18 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             On NaN/inf or a column count other than ``n_components_``.
         """
         check_is_fitted(self)
-        if is_dask_array(X):
-            if X.ndim != 2 or X.shape[1] != self.n_components_:
-                raise ValueError(
-                    f"X has shape {X.shape}; inverse_transform expects "
-                    f"n_components_={self.n_components_} columns"
-                )
-            return apply_by_chunks(
-                self, "inverse_transform", X, self.mean_.shape[0], self.mean_.dtype
-            )
-        Z = check_array(X, dtype=[np.float64, np.float32])
-        if Z.shape[1] != self.n_components_:
+        # Projections are not data: validated as codes, not against n_features_in_.
+        rows = row_source(None, X, reset=False, magnitude=False,
+                          check=lambda Z: check_array(Z, dtype=[np.float64, np.float32]))
+        if rows.n_features != self.n_components_:
             raise ValueError(
-                f"X has {Z.shape[1]} columns; inverse_transform expects "
+                f"X has {rows.n_features} columns; inverse_transform expects "
                 f"n_components_={self.n_components_}"
             )
+        return rows.map(self._reconstruct, n_columns=self.mean_.shape[0],
+                        dtype=self.mean_.dtype)
+
+    def _reconstruct(self, Z):
         if self.whiten:
             Z = Z * np.sqrt(self.explained_variance_)
         return Z @ self.components_ + self.mean_
@@ -625,16 +481,16 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             columns), whose density is a point mass.
         """
         check_is_fitted(self)
-        if is_dask_array(X):
-            X = check_dask_X(self, X, reset=False)
-            return apply_by_chunks(self, "score_samples", X, None, np.float64)
-        X = check_X(self, X, reset=False)
+        rows = row_source(self, X, reset=False, check=lambda X: check_X(self, X, reset=False))
         if self.noise_variance_ == 0 and not np.any(self.explained_variance_ > 0):
             raise ValueError(
                 "PCA was fitted on data of zero variance (every column constant): "
                 "its probabilistic-PCA model is a point mass at mean_, which has no "
                 "log-likelihood"
             )
+        return rows.map(self._log_likelihood_rows, dtype=np.float64)
+
+    def _log_likelihood_rows(self, X):
         inside, sigma2 = self._model_variances()
         n, d = X.shape
         k = self.n_components_
@@ -668,10 +524,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         score : float
             Mean of ``score_samples(X)``, nats per sample.
         """
-        log_likelihood = self.score_samples(X)
-        if is_dask_array(log_likelihood):
-            return float(log_likelihood.mean(dtype=np.float64).compute())
-        return float(np.mean(log_likelihood))
+        return mean_score(self.score_samples(X))
 
     def sample(self, n_samples=1, random_state=None):
         """Draw samples from the fitted probabilistic PCA model.

@@ -19,14 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int, check_X
-from ..utils._dask import (
-    apply_by_chunks,
-    check_chunk,
-    check_dask_X,
-    is_dask_array,
-    magnitude_limits,
-    reduce_chunks,
-)
+from ..utils._rows import mean_score, row_source
 from ._sparse_encode import (
     ALGORITHMS,
     _check_encode_params,
@@ -39,9 +32,8 @@ from ._sparse_encode import (
 __all__ = ["SparseCoder"]
 
 
-def _generative_sums(estimator, dictionary, limits, X, weights, info):
+def _generative_sums(estimator, dictionary, X, weights):
     """sum_i |z_i| (per atom), sum_i ||x_i - z_i D||^2 and the row count of rows X."""
-    check_chunk(X, info, limits)
     code = estimator._generative_encode(X, dictionary)
     return _residual_sums(X, code, dictionary)
 
@@ -120,17 +112,19 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             ``transform_n_nonzero_coefs`` larger than the number of atoms.
         """
         D = self._get_dictionary()
-        if is_dask_array(X):
-            X = self._check_dask(X, D, reset=False)
-            return apply_by_chunks(self, "transform", X, self._n_features_out)
-        X = check_X(self, X, reset=False)
-        _check_width(X, D)
+        rows = self._rows(X, D, reset=False)
+        return rows.map(self._transform_rows, D, n_columns=self._n_features_out,
+                        dtype=rows.dtype)
+
+    def _transform_rows(self, D, X):
         return self._split(self._encode(X, D))
 
-    def _check_dask(self, X, D, reset):
-        X = check_dask_X(self, X, reset=reset, ensure_min_samples=2 if reset else 1)
-        _check_width(X, D)
-        return X
+    def _rows(self, X, D, reset):
+        """The row source of signals X, checked against the dictionary's width."""
+        rows = row_source(self, X, reset=reset,
+                          check=lambda X: check_X(self, X, reset=reset))
+        _check_width(rows.X, D)
+        return rows
 
     def inverse_transform(self, X):
         """Signals from codes: ``code @ dictionary``.
@@ -151,12 +145,15 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             On NaN/inf or a column count that does not match the dictionary.
         """
         D = self._get_dictionary()
-        if is_dask_array(X):
-            return apply_by_chunks(self, "inverse_transform", X, D.shape[1], D.dtype)
-        code = check_array(X, dtype=[np.float64, np.float32])
         width = D.shape[0] * (2 if self.split_sign else 1)
-        if code.shape[1] != width:
-            raise ValueError(f"X has {code.shape[1]} columns; expected {width} codes")
+        # Codes are not signals: validated as codes, not against n_features_in_.
+        rows = row_source(None, X, reset=False, magnitude=False,
+                          check=lambda code: check_array(code, dtype=[np.float64, np.float32]))
+        if rows.n_features != width:
+            raise ValueError(f"X has {rows.n_features} columns; expected {width} codes")
+        return rows.map(self._inverse_rows, D, n_columns=D.shape[1], dtype=D.dtype)
+
+    def _inverse_rows(self, D, code):
         if self.split_sign:
             code = code[:, : D.shape[0]] - code[:, D.shape[0]:]
         return code @ D.astype(code.dtype, copy=False)
@@ -184,11 +181,9 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             constraint). Squared units of X; higher is better.
         """
         D = self._get_dictionary()
-        if is_dask_array(X):
-            X = self._check_dask(X, D, reset=False)
-            return apply_by_chunks(self, "score_samples", X, None, np.float64)
-        X = check_X(self, X, reset=False)
-        _check_width(X, D)
+        return self._rows(X, D, reset=False).map(self._score_rows, D, dtype=np.float64)
+
+    def _score_rows(self, D, X):
         return -objective_rows(X, self._encode(X, D), D, self._penalty())
 
     def score(self, X, y=None):
@@ -206,23 +201,17 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         score : float
             Mean of ``score_samples(X)``.
         """
-        score = self.score_samples(X)
-        if is_dask_array(score):
-            return float(score.mean().compute())
-        return float(np.mean(score))
+        return mean_score(self.score_samples(X))
 
-    def _fit_generative(self, X, D, code=None):
+    def _fit_generative(self, rows, D, code=None):
         """Laplace scales of the codes and the residual variance (for sample).
 
-        ``code`` None: the codes are computed, chunk by chunk for a dask X.
+        ``code`` None: the codes are computed (block by block on a lazy source).
         """
-        if is_dask_array(X):
-            sums = reduce_chunks(
-                _generative_sums, _add_sums, X, self, D, magnitude_limits(X.shape, X.dtype)
-            )
+        if code is None:
+            sums = rows.reduce(_generative_sums, _add_sums, self, D)
         else:
-            sums = _residual_sums(
-                X, self._generative_encode(X, D) if code is None else code, D)
+            sums = _residual_sums(rows.X, code, D)
         self._set_generative(*sums, D.shape[1])
 
     def _set_generative(self, abs_code, squares, n, n_features):
@@ -400,13 +389,9 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
             differs from the dictionary's, or invalid parameters.
         """
         D = self._get_dictionary()
-        if is_dask_array(X):
-            X = check_dask_X(self, X, reset=True)
-        else:
-            X = check_X(self, X, reset=True)
-        _check_width(X, D)
-        self._check_transform_params(D.shape[0], X.shape[1])
-        self._fit_generative(X, D.astype(X.dtype, copy=False))
+        rows = self._rows(X, D, reset=True)
+        self._check_transform_params(D.shape[0], rows.n_features)
+        self._fit_generative(rows, D.astype(rows.dtype, copy=False))
         return self
 
     def __sklearn_tags__(self):
