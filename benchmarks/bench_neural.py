@@ -233,7 +233,7 @@ warnings.simplefilter("ignore")
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 from skgen import VAE
-from skgen.neural import _training
+from skgen.neural import _steps as _training
 
 X = (load_digits().data / 16.0).astype("float32")
 grid = {"learning_rate_init": [3e-4, 1e-3, 3e-3], "beta": [0.5, 1.0]}

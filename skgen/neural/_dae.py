@@ -21,8 +21,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_magnitude, check_positive_int
 from ._networks import mlp_apply, mlp_init
-from ..utils._dask import is_dask_array
-from ._training import BaseNeural, map_fixed_rows, prng_key, register_model
+from ..utils._rows import mean_score
+from ._devices import prng_key
+from ._steps import register_model
+from ._training import BaseNeural
 
 
 class DAESpec(NamedTuple):
@@ -274,41 +276,13 @@ device, clip_norm, n_devices
             return losses / self.data_scale_ / self.data_scale_
         return losses
 
-    def transform(self, X):
-        """The code of clean X (no corruption).
+    def _encode_batch(self, spec, params, X):
+        """The code of a block of clean (uncorrupted) rescaled rows."""
+        return _encode(spec, params, X)
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_components), float32
-            A lazy dask array, chunk-aligned, for a dask X.
-        """
-        if is_dask_array(X):
-            return self._lazy("transform", X, self.n_components)
-        X = self._check_fitted_input(X)
-        spec, params = self._spec(), self._device_params()
-        return map_fixed_rows(lambda Xb: _encode(spec, params, Xb), X)
-
-    def inverse_transform(self, X):
-        """Decode codes: the reconstruction (sigmoid output for 'bce').
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components)
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features), float32
-            (lazy for dask codes).
-        """
-        if is_dask_array(X):
-            return self._lazy("inverse_transform", X, self.n_features_in_, codes=True)
-        Z = self._check_codes(X)
-        spec, params = self._spec(), self._device_params()
-        return self._unscale(map_fixed_rows(lambda Zb: _decode(spec, params, Zb), Z))
+    def _decode_batch(self, spec, params, Z):
+        """The reconstruction (sigmoid output for 'bce')."""
+        return _decode(spec, params, Z)
 
     def score(self, X, y=None):
         """Minus the mean denoising loss: reconstruct clean X from C(X).
@@ -328,12 +302,8 @@ device, clip_norm, n_devices
             error or cross-entropy); higher is better. A dask X is scored
             chunk by chunk.
         """
-        if is_dask_array(X):
-            return -float(self._lazy("_chunk_losses", X, None).mean().compute())
-        return -float(np.mean(self._chunk_losses(X)))
-
-    def _chunk_losses(self, X):
-        return self._score_losses(self._check_fitted_input(X))
+        losses = self._fitted_rows(X).map(self._score_losses, dtype=np.float64)
+        return -mean_score(losses)
 
     def sample(self, n_samples=1, n_steps=50, random_state=None):
         """Samples from the generative Markov chain of Bengio et al. (2013).

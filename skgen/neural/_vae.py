@@ -24,8 +24,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int
 from ._networks import mlp_apply, mlp_init
-from ..utils._dask import is_dask_array
-from ._training import BaseNeural, as_output, map_fixed_rows, register_model
+from ..utils._rows import mean_score
+from ._inference import as_output
+from ._steps import register_model
+from ._training import BaseNeural
 
 _LOG_2PI = math.log(2 * math.pi)
 # Floor of a learned log-std, in the rescaled units (X times data_scale_, largest
@@ -335,44 +337,14 @@ class VAE(BaseNeural):
         return params
 
     # ------------------------------------------------------------ inference
-    def transform(self, X):
-        """Posterior means mu(x).
+    def _encode_batch(self, spec, params, X):
+        """Posterior means mu(x) of a block of rescaled rows."""
+        return _encode_jit(spec, params, X)[0]
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_components), float32
-            A lazy dask array, chunk-aligned, for a dask X.
-        """
-        if is_dask_array(X):
-            return self._lazy("transform", X, self.n_components)
-        X = self._check_fitted_input(X)
-        spec, params = self._spec(), self._device_params()
-        return map_fixed_rows(lambda Xb: _encode_jit(spec, params, Xb)[0], X)
-
-    def inverse_transform(self, X):
-        """Decoder means for latent codes.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components)
-            Latent codes.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features), float32
-            sigmoid(logits) for the Bernoulli decoder, the mean for the Gaussian
-            (lazy for dask codes).
-        """
-        if is_dask_array(X):
-            return self._lazy("inverse_transform", X, self.n_features_in_, codes=True)
-        Z = self._check_codes(X)
-        spec, params = self._spec(), self._device_params()
-        means = map_fixed_rows(lambda Zb: _decode_mean(spec, params, Zb), Z)
-        return self._unscale(means)
+    def _decode_batch(self, spec, params, Z):
+        """Decoder means: sigmoid(logits) for the Bernoulli decoder, the mean
+        for the Gaussian."""
+        return _decode_mean(spec, params, Z)
 
     def score_samples(self, X):
         """ELBO, or importance-weighted bound, per sample (nats).
@@ -396,9 +368,9 @@ class VAE(BaseNeural):
         ValueError
             On NaN/inf, out-of-range values, or a different feature count.
         """
-        if is_dask_array(X):
-            return self._lazy("score_samples", X, None)
-        X = self._check_fitted_input(X)
+        return self._fitted_rows(X).map(self._score_rows, dtype=np.float64)
+
+    def _score_rows(self, X):
         return (self._bound(X, self.n_importance_samples, jax.random.PRNGKey(0))
                 + self._log_jacobian())
 
@@ -433,10 +405,7 @@ class VAE(BaseNeural):
         -------
         score : float
         """
-        bound = self.score_samples(X)
-        if is_dask_array(bound):
-            return float(bound.mean().compute())
-        return float(np.mean(bound))
+        return mean_score(self.score_samples(X))
 
     def sample(self, n_samples=1, random_state=None, draw=False):
         """Draw z ~ N(0, I) and decode.

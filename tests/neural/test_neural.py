@@ -322,7 +322,7 @@ def test_grid_search_over_numbers_compiles_the_training_step_once():
         "import numpy as np\n"
         "from sklearn.model_selection import GridSearchCV\n"
         "from skgen import VAE, DenoisingAE\n"
-        "from skgen.neural import _training\n"
+        "from skgen.neural import _steps as _training\n"
         "X = np.random.RandomState(0).rand(150, 6).astype('float32')\n"
         "GridSearchCV(VAE(2, hidden_layer_sizes=(8,), max_iter=2, sigma=0.5),\n"
         "             {'learning_rate_init': [1e-3, 3e-3, 1e-2], 'beta': [0.5, 1.0],\n"
