@@ -2,7 +2,8 @@
 dictionary learning."""
 
 from ._pca import PCA
-from ._dict_learning import DictionaryLearning, MiniBatchDictionaryLearning
+from ._dict_learning import DictionaryLearning
+from ._minibatch_dict_learning import MiniBatchDictionaryLearning
 from ._sparse_coding import SparseCoder
 from ._sparse_encode import sparse_encode
 

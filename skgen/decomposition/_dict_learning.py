@@ -12,7 +12,7 @@ import numpy as np
 from scipy import linalg
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, check_random_state, gen_batches
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import randomized_svd, svd_flip
 from sklearn.utils.validation import check_is_fitted
@@ -25,113 +25,15 @@ from ._sparse_coding import (
     _BaseSparseCoding,
     _residual_sums,
 )
+from ._dict_online import BatchStream, MiniBatchStopping
+from ._dict_update import update_dict
 from ._sparse_encode import _objective, check_dictionary, sparse_encode
 
-__all__ = ["DictionaryLearning", "MiniBatchDictionaryLearning"]
+__all__ = ["DictionaryLearning"]
 
 
 # Rows sampled from a lazy source for the initial (randomized SVD) dictionary.
 _LAZY_INIT_ROWS = 10_000
-
-
-class _BatchStream:
-    """Mini-batches for online learning, epoch after epoch.
-
-    Rows in memory: shuffled once (as scikit-learn's MiniBatchDictionaryLearning),
-    then the same consecutive batches every epoch. A lazy source (a dask array):
-    every epoch visits its blocks (in a new random order when ``shuffle``),
-    shuffles the rows of each block and cuts it into batches; the next block is
-    read in a background thread while the current one trains, so that at most
-    two blocks are in memory and the learner waits only for the first.
-    """
-
-    def __init__(self, rows, batch_size, shuffle, rng):
-        self.source, self.batch_size, self.shuffle, self.rng = rows, batch_size, shuffle, rng
-        self.fixed = None
-        if not rows.lazy:
-            self.fixed = rows.X.copy() if shuffle else rows.X
-            if shuffle:
-                rng.shuffle(self.fixed)
-
-    def epoch(self):
-        """Yield this epoch's batches (ndarrays of at most ``batch_size`` rows)."""
-        if self.fixed is not None:
-            for batch in gen_batches(self.fixed.shape[0], self.batch_size):
-                yield self.fixed[batch]
-            return
-        ids = self.source.block_ids()
-        order = self.rng.permutation(ids) if self.shuffle else ids
-        for block in self.source.blocks(order):
-            if self.shuffle:
-                block = block[self.rng.permutation(block.shape[0])]
-            for batch in gen_batches(block.shape[0], self.batch_size):
-                yield block[batch]
-
-
-_UNUSED_ATOM = 1e-6  # A_jj at or below this: no code uses the atom (SPAMS' value)
-_ATOM_BLOCK = 16
-
-
-def _update_dict(dictionary, X, code, A, B, positive, random_state):
-    """One block-coordinate-descent sweep over the atoms, in place.
-
-    Mairal et al. (2010), algorithm 2: with A = sum z z^T and B = sum x z^T,
-    atom j in turn becomes d_j + (b_j - D a_j) / A_jj (D a_j with the atoms
-    before j already updated), projected onto ||d_j|| <= 1 (and onto d_j >= 0
-    when ``positive``). The sweep is exact but blocked: for a block of 16 atoms
-    the products a_j^T D are taken by one matrix product, and inside the block
-    only the changes of the block's earlier atoms are added, so the O(n_atoms^2
-    n_features) work is matrix-matrix rather than one matrix-vector product per
-    atom. An atom no code uses (A_jj <= 1e-6) is replaced by a random signal
-    plus 1% noise, as SPAMS and scikit-learn do.
-
-    Parameters
-    ----------
-    dictionary : ndarray of shape (n_atoms, n_features)
-        Updated in place.
-    X : ndarray of shape (n_samples, n_features)
-        Signals (only read when an atom is replaced).
-    code : ndarray of shape (n_samples, n_atoms)
-        Codes; the column of a replaced atom is zeroed.
-    A : ndarray of shape (n_atoms, n_atoms)
-        Code second moments.
-    B : ndarray of shape (n_features, n_atoms)
-        Signal-code cross moments.
-    positive : bool
-        Project atoms onto the non-negative orthant.
-    random_state : RandomState
-        Source of replacement signals.
-
-    Returns
-    -------
-    n_replaced : int
-        Atoms replaced.
-    """
-    K = dictionary.shape[0]
-    n_replaced = 0
-    for start in range(0, K, _ATOM_BLOCK):
-        block = range(start, min(start + _ATOM_BLOCK, K))
-        P = A[start:block.stop] @ dictionary  # a_j^T D before the block changes
-        delta = np.empty((len(block), dictionary.shape[1]), dtype=dictionary.dtype)
-        for t, j in enumerate(block):
-            old = dictionary[j].copy()
-            if A[j, j] > _UNUSED_ATOM:
-                grad = B[:, j] - P[t]
-                if t:
-                    grad -= A[j, start:j] @ delta[:t]
-                new = old + grad / A[j, j]
-            else:
-                atom = X[random_state.choice(X.shape[0])]
-                noise = random_state.normal(0, 0.01 * (atom.std() or 1), size=atom.shape)
-                new = atom + noise
-                code[:, j] = 0
-                n_replaced += 1
-            if positive:
-                np.clip(new, 0, None, out=new)
-            new /= max(np.sqrt(new @ new), 1)
-            dictionary[j] = new
-            delta[t] = new - old
-    return n_replaced
 
 
 class DictionaryLearning(_BaseSparseCoding, BaseEstimator):
@@ -435,7 +337,7 @@ split_sign, positive_code, transform_max_iter
                 code = self._learning_encode(X, D, init=code)
                 A = code.T @ code
                 B = X.T @ code
-                _update_dict(D, X, code, A, B, self.positive_dict, rng)
+                update_dict(D, X, code, A, B, self.positive_dict, rng)
                 errors.append(_objective(X, code, D, self.alpha))
                 bar.update(1)
                 bar.set_postfix(objective=f"{errors[-1]:.6g}")
@@ -474,7 +376,7 @@ split_sign, positive_code, transform_max_iter
         self._A += code.T @ code / m
         self._B *= beta
         self._B += Xb.T @ code / m
-        _update_dict(D, Xb, code, self._A, self._B, self.positive_dict, rng)
+        update_dict(D, Xb, code, self._A, self._B, self.positive_dict, rng)
         return cost, code
 
     def _fit_online(self, rows, k, rng):
@@ -490,8 +392,8 @@ split_sign, positive_code, transform_max_iter
         self._A = np.zeros((k, k), dtype=rows.dtype)
         self._B = np.zeros((d, k), dtype=rows.dtype)
         self._random_state = rng
-        batches = _BatchStream(rows, batch_size, self.shuffle, rng)
-        stopping = _MiniBatchStopping(self.tol, self.max_no_improvement, n, k)
+        batches = BatchStream(rows, batch_size, self.shuffle, rng)
+        stopping = MiniBatchStopping(self.tol, self.max_no_improvement, n, k)
         errors = []
         step = 0
         stop = False
@@ -589,162 +491,3 @@ split_sign, positive_code, transform_max_iter
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-class _MiniBatchStopping:
-    """scikit-learn's MiniBatchDictionaryLearning stopping rule, step by step.
-
-    Called after each step with the batch's mean cost; true means stop. The
-    first min(100, n_samples / batch_size) steps are ignored; then the
-    exponentially weighted average of the cost (weight batch_size /
-    (n_samples + 1)) is tracked, and the learner stops when the dictionary
-    moved by at most ``tol`` (Frobenius norm / n_atoms) or the average has had
-    no new minimum for ``max_no_improvement`` steps.
-    """
-
-    def __init__(self, tol, max_no_improvement, n_samples, n_atoms):
-        self.tol = tol
-        self.max_no_improvement = max_no_improvement
-        self.n_samples = n_samples
-        self.n_atoms = n_atoms
-        self.ewa = None
-        self.ewa_min = None
-        self.no_improvement = 0
-
-    def __call__(self, batch_size, batch_cost, new, old, step):
-        if step + 1 <= min(100, self.n_samples / batch_size):
-            return False
-        if self.ewa is None:
-            self.ewa = batch_cost
-        else:
-            weight = min(batch_size / (self.n_samples + 1), 1)
-            self.ewa = self.ewa * (1 - weight) + batch_cost * weight
-        if self.tol > 0 and linalg.norm(new - old) / self.n_atoms <= self.tol:
-            return True
-        if self.ewa_min is None or self.ewa < self.ewa_min:
-            self.no_improvement = 0
-            self.ewa_min = self.ewa
-        else:
-            self.no_improvement += 1
-        return (self.max_no_improvement is not None
-                and self.no_improvement >= self.max_no_improvement)
-
-
-class MiniBatchDictionaryLearning(DictionaryLearning):
-    """Online dictionary learning: :class:`DictionaryLearning` with scikit-learn's
-    MiniBatchDictionaryLearning signature and defaults.
-
-    The same estimator as ``DictionaryLearning(batch_size=256, tol=1e-3,
-    max_no_improvement=10)``: mini-batches of ``batch_size`` rows, the running
-    statistics of Mairal et al. (2010), algorithm 1, and scikit-learn's
-    stopping rule (a dictionary change of at most ``tol`` per atom, or
-    ``max_no_improvement`` steps without a new minimum of the smoothed batch
-    cost). ``partial_fit`` takes one step per call. See
-    :class:`DictionaryLearning` for the parameters and attributes.
-
-    Parameters
-    ----------
-    n_components : int or None, default=None
-        Atoms; None: n_features.
-    alpha : float > 0, default=1
-        Sparsity penalty.
-    max_iter : int, default=1000
-        Epochs at most.
-    fit_algorithm : {'lars', 'cd'}, default='lars'
-        Lasso solver while learning.
-    n_jobs : int or None, default=None
-        numba threads (None: the idle cores).
-    batch_size : int, default=256
-        Rows per mini-batch.
-    shuffle : bool, default=True
-        Shuffle the rows once before cycling over them.
-    dict_init : ndarray of shape (n_components, n_features) or None, default=None
-        Initial dictionary; None: randomized SVD of X.
-    transform_algorithm, transform_n_nonzero_coefs, transform_alpha, \
-verbose, split_sign, random_state, positive_code, positive_dict, \
-transform_max_iter, callback
-        As :class:`DictionaryLearning`.
-    tol : float, default=1e-3
-        Stop when the dictionary moves by at most ``tol`` per atom in a step.
-    max_no_improvement : int or None, default=10
-        Stop after this many steps without improvement of the smoothed cost.
-
-    Attributes
-    ----------
-    components_ : ndarray of shape (n_components, n_features)
-        The learned atoms.
-    n_iter_ : int
-        Epochs begun.
-    n_steps_ : int
-        Mini-batch steps run.
-    error_ : ndarray
-        Summed mini-batch objective of each epoch (per step for
-        ``partial_fit``).
-
-    See Also
-    --------
-    sklearn.decomposition.MiniBatchDictionaryLearning : The reference.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from skgen.decomposition import MiniBatchDictionaryLearning
-    >>> X = load_digits().data[:300] / 16
-    >>> dl = MiniBatchDictionaryLearning(n_components=16, alpha=0.5,
-    ...                                  random_state=0).fit(X)
-    >>> dl.components_.shape
-    (16, 64)
-    """
-
-    _parameter_constraints = {
-        **{key: value for key, value in DictionaryLearning._parameter_constraints.items()
-           if key != "code_init"},
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-    }
-    # Not a parameter here (scikit-learn's signature has none); batch code reads it.
-    code_init = None
-
-    def __init__(
-        self,
-        n_components=None,
-        *,
-        alpha=1,
-        max_iter=1000,
-        fit_algorithm="lars",
-        n_jobs=None,
-        batch_size=256,
-        shuffle=True,
-        dict_init=None,
-        transform_algorithm="omp",
-        transform_n_nonzero_coefs=None,
-        transform_alpha=None,
-        verbose=False,
-        split_sign=False,
-        random_state=None,
-        positive_code=False,
-        positive_dict=False,
-        transform_max_iter=1000,
-        callback=None,
-        tol=1e-3,
-        max_no_improvement=10,
-    ):
-        self.n_components = n_components
-        self.alpha = alpha
-        self.max_iter = max_iter
-        self.fit_algorithm = fit_algorithm
-        self.n_jobs = n_jobs
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.dict_init = dict_init
-        self.transform_algorithm = transform_algorithm
-        self.transform_n_nonzero_coefs = transform_n_nonzero_coefs
-        self.transform_alpha = transform_alpha
-        self.verbose = verbose
-        self.split_sign = split_sign
-        self.random_state = random_state
-        self.positive_code = positive_code
-        self.positive_dict = positive_dict
-        self.transform_max_iter = transform_max_iter
-        self.callback = callback
-        self.tol = tol
-        self.max_no_improvement = max_no_improvement
