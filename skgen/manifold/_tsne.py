@@ -20,8 +20,6 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.metrics import pairwise_distances
-from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -30,11 +28,9 @@ from ..utils._numba import numba_threads
 from ..utils._progress import progress_bar
 from ..utils._validation import check_array_param, check_X, power_of_two_scale
 from ._base import EmbeddingMixin
-from ._tsne_affinity import conditional_probabilities, joint_probabilities
-from ._tsne_fft import FFTRepulsion
-from ._tsne_gradients import (attractive_forces, bh_repulsive,
-                              bh_repulsive_conditional, build_tree,
-                              exact_repulsive, gradient_step)
+from ._tsne_affinity import Affinities, effective_perplexity
+from ._tsne_gradients import attractive_forces, exact_repulsive
+from ._tsne_optimise import ConditionalRepulsion, Repulsion, WorkingOrder, gradient_descent
 
 __all__ = ["TSNE", "kl_divergence"]
 
@@ -45,152 +41,16 @@ METHODS = ("auto", "exact", "barnes_hut", "fft")
 # digits 1797, BH 1.6 s vs FFT 12 s, whose grid costs the same at any N).
 EXACT_BELOW = 1000
 FFT_ABOVE = 5000
-# Exact neighbours up to this many points, approximate (pynndescent) above.
-# Measured on MNIST 70000 x 50, 2 cores: exact (scikit-learn, brute force) 10.1 s;
-# pynndescent 13.7 s, 35.6 s on its first call in a process (its compilation).
-APPROX_NEIGHBORS_ABOVE = 100_000
-# FFT grid: at least 50 boxes per dimension (openTSNE), 25 while exaggerated.
-# Boxes stay at most 1 unit wide either way; the small early embedding gets a
-# grid a quarter the size. Unexaggerated, its gradient would be less accurate
-# (1000 points of spread 3: 1.4% vs 0.16% relative error), but with the
-# attraction times 12 the whole gradient's error is 0.07% (vs 0.007%); the
-# final embedding is unchanged (10000 blobs: exact KL 2.7485 vs 2.7499).
-FFT_MIN_BOXES = 50
-FFT_MIN_BOXES_EXAGGERATED = 25
-# From this many points the optimisation works on the points sorted along a
-# Morton (Z-order) curve of the embedding, re-sorted at each phase's start, so
-# that each point's neighbours in P sit near it in memory. Measured, attractive
-# sum over 1,000,000 points: 0.42 s per call in random order, 0.07 s sorted (a
-# 16 MB embedding does not stay in cache); 70000 points: no difference.
-REORDER_ABOVE = 100_000
-MAX_STEP_NORM = 5.0
-MIN_GAIN = 0.01
 # openTSNE's momentum in both phases. van der Maaten's 0.5 during early
 # exaggeration expanded the embedding more slowly (mean KL of 2 seeds after 50
 # iterations, digits: 3.126 with 0.5, 2.616 with 0.8; after 750: 0.7491, 0.7477).
 EARLY_MOMENTUM = 0.8
-REPORT_EVERY = 50
 # transform: openTSNE's defaults for placing new points.
-TRANSFORM_PERPLEXITY = 5.0
 TRANSFORM_ITER = 250
 TRANSFORM_LEARNING_RATE = 0.1
 TRANSFORM_EXAGGERATION = 1.5
 TRANSFORM_MOMENTUM = 0.8
 TRANSFORM_MAX_GRAD_NORM = 0.25
-
-
-def _tree(Y):
-    """Barnes-Hut tree over Y, growing the node budget until it fits."""
-    capacity = max(64, 4 * (1 << Y.shape[1]) * Y.shape[0])
-    while True:
-        n_nodes, centre, half, com, count, child, _ = build_tree(Y, capacity)
-        if n_nodes > 0:
-            return centre, half, com, count, child
-        capacity *= 2
-
-
-def _effective_perplexity(perplexity, n_samples):
-    """``perplexity`` where scikit-learn accepts it (below n_samples), else lowered.
-
-    scikit-learn's TSNE takes any perplexity below n_samples, with min(n - 1,
-    3 perplexity + 1) neighbours. Only where it would refuse (perplexity >=
-    n_samples) is the value lowered, with a warning, to max((n_samples - 1) /
-    3, 1) (openTSNE's rule: three perplexities' worth of neighbours), so that
-    the default instance fits the smallest data.
-    """
-    if perplexity >= n_samples:
-        bound = max((n_samples - 1) / 3.0, 1.0)
-        warnings.warn(
-            f"perplexity={perplexity:g} must be less than n_samples={n_samples}; "
-            f"using perplexity={bound:.4g} = max((n_samples - 1) / 3, 1) instead.",
-            UserWarning,
-        )
-        return bound
-    return float(perplexity)
-
-
-def _n_neighbors(perplexity, n_samples):
-    """scikit-learn's neighbour count: min(n_samples - 1, 3 perplexity + 1)."""
-    return min(n_samples - 1, int(3.0 * perplexity + 1))
-
-
-class _Repulsion:
-    """R_i and Z of an embedding by the chosen method (fit)."""
-
-    def __init__(self, method, dof, angle, n_threads, exaggerated=False):
-        self.method = method
-        self.dof = float(dof)
-        self.angle = float(angle)
-        self.fft = None
-        if method == "fft":
-            boxes = FFT_MIN_BOXES_EXAGGERATED if exaggerated else FFT_MIN_BOXES
-            self.fft = FFTRepulsion(dof, min_num_intervals=boxes, n_threads=n_threads)
-
-    def __call__(self, Y, out):
-        """R_i into ``out``; returns Z = sum_{i != j} w_ij."""
-        if self.method == "fft":
-            return self.fft(Y, out)
-        row_z = np.empty(Y.shape[0])
-        if self.method == "exact":
-            exact_repulsive(Y, Y, True, self.dof, out, row_z)
-        else:
-            bh_repulsive(Y, *_tree(Y), self.dof, self.angle, out, row_z)
-        return row_z.sum()
-
-
-def _morton_order(Y):
-    """Rows of Y (n, d <= 3) in the order of a Morton (Z-order) curve."""
-    n, d = Y.shape
-    if d == 1:
-        return np.argsort(Y[:, 0], kind="stable")
-    bits = 21 if d == 2 else 10  # codes fit in 42 / 30 bits
-    lo = Y.min(axis=0)
-    span = float(np.max(Y.max(axis=0) - lo))
-    scale = (2 ** bits - 1) / span if span > 0 else 0.0
-    q = ((Y - lo) * scale).astype(np.uint64)
-    code = np.zeros(n, dtype=np.uint64)
-    for b in range(bits):
-        for c in range(d):
-            code |= ((q[:, c] >> np.uint64(b)) & np.uint64(1)) << np.uint64(d * b + c)
-    return np.argsort(code, kind="stable")
-
-
-class _WorkingOrder:
-    """The points' order during the optimisation, and P in that order.
-
-    Above ``REORDER_ABOVE`` points, :meth:`sort` puts the points (and P's rows
-    and columns) along a Morton curve of the current embedding; ``perm[p]`` is
-    the original index of the point at position p. Below, the order stays.
-    """
-
-    def __init__(self, P):
-        self.n = P.shape[0]
-        self.csr = (P.indptr, P.indices, P.data)
-        self.perm = None
-
-    def sort(self, Y, *others):
-        """Reorder Y (by its own Morton order), ``others`` and P, in place."""
-        if self.n < REORDER_ABOVE or Y.shape[1] > 3:
-            return
-        order = _morton_order(Y)
-        inverse = np.empty_like(order)
-        inverse[order] = np.arange(self.n)
-        indptr, indices, data = self.csr
-        rows = sp.csr_matrix((data, indices, indptr), shape=(self.n, self.n),
-                             copy=False)[order]
-        # Same index dtype as before: another dtype would be another numba type.
-        self.csr = (rows.indptr, inverse[rows.indices].astype(indices.dtype), rows.data)
-        for a in (Y, *others):
-            a[:] = a[order]
-        self.perm = order if self.perm is None else self.perm[order]
-
-    def original(self, Y):
-        """Y (in the working order) in the original order of the points."""
-        if self.perm is None:
-            return Y
-        out = np.empty_like(Y)
-        out[self.perm] = Y
-        return out
 
 
 def _classical_mds(D, d):
@@ -462,55 +322,6 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
             )
         return method
 
-    def _neighbours(self, X, k, rng):
-        """k nearest neighbours (self excluded) and squared distances."""
-        n = X.shape[0]
-        approx = self.metric != "precomputed" and (self.neighbors == "approx" or (
-            self.neighbors == "auto" and n > APPROX_NEIGHBORS_ABOVE))
-        if approx:
-            from pynndescent import NNDescent
-
-            index = NNDescent(X, n_neighbors=k + 1, metric=self.metric,
-                              metric_kwds=self.metric_params,
-                              random_state=rng.randint(np.iinfo(np.int32).max),
-                              n_jobs=self.n_jobs, compressed=True)
-            ind, dist = index.neighbor_graph
-            # Drop each row's own index (not always first with duplicates).
-            own = ind == np.arange(n)[:, None]
-            keep = ~own
-            keep[own.sum(1) == 0, -1] = False
-            ind = ind[keep].reshape(n, k)
-            dist = dist[keep].reshape(n, k)
-        else:
-            index = NearestNeighbors(n_neighbors=k, metric=self.metric,
-                                     metric_params=self.metric_params,
-                                     n_jobs=self.n_jobs).fit(X)
-            dist, ind = index.kneighbors()
-        return ind.astype(np.int64), np.asarray(dist, dtype=np.float64) ** 2
-
-    def _affinities(self, X, method, rng, perplexity, timings):
-        n = X.shape[0]
-        tic = perf_counter()
-        if method == "exact" and not (self.metric == "precomputed" and sp.issparse(X)):
-            if self.metric == "precomputed":
-                D = X
-            else:
-                D = pairwise_distances(X, metric=self.metric, n_jobs=self.n_jobs,
-                                       **(self.metric_params or {}))
-            D = np.asarray(D, dtype=np.float64) ** 2
-            ind = np.empty((n, n - 1), dtype=np.int64)
-            for i in range(n):
-                ind[i, :i] = np.arange(i)
-                ind[i, i:] = np.arange(i + 1, n)
-            sq = np.take_along_axis(D, ind, axis=1)
-        else:
-            ind, sq = self._neighbours(X, _n_neighbors(perplexity, n), rng)
-        timings["neighbors"] = perf_counter() - tic
-        tic = perf_counter()
-        P, _ = joint_probabilities(ind, sq, perplexity)
-        timings["affinities"] = perf_counter() - tic
-        return P
-
     def _initial_embedding(self, X, rng):
         n, d = X.shape[0], self.n_components
         if isinstance(self.init, np.ndarray):
@@ -558,11 +369,12 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         return list(callbacks)
 
     def _optimise(self, P, Y, method, n_threads, callbacks):
+        """Fit's two phases of :func:`gradient_descent` from Y; returns the
+        embedding, its KL (nats), the iterations, the last learning rate and
+        the seconds of each stage."""
         n = Y.shape[0]
         p = P.data[P.data > 0]
         sum_p_log_p = float(np.sum(p * np.log(p)))
-        attract = np.empty_like(Y)
-        repel = np.empty_like(Y)
         update = np.zeros_like(Y)
         gains = np.ones_like(Y)
         n_early = min(self.early_exaggeration_iter, self.max_iter)
@@ -572,63 +384,51 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         it = 0
         stop = False
         timings = dict.fromkeys(("attractive", "repulsive", "update"), 0.0)
-        order = _WorkingOrder(P)
-        indptr, indices, data = order.csr
+        order = WorkingOrder(P)
         bar = progress_bar(total=self.max_iter, desc="TSNE", disable=not self.verbose)
         # scikit-learn's gradient is 2 (dof + 1) / dof times ours (factor 4 at dof=1).
         grad_scale = 2.0 * (self.dof + 1.0) / self.dof
         try:
             for exaggeration, n_steps, momentum in phases:
-                best_kl, best_it, phase_start = np.inf, it, it
+                progress = {"best_kl": np.inf, "best_it": it}
+                phase_start = it
                 if n_steps:
                     tic = perf_counter()
                     order.sort(Y, update, gains)
-                    indptr, indices, data = order.csr
                     timings["update"] += perf_counter() - tic
-                repulsion = _Repulsion(method, self.dof, self.angle, n_threads,
-                                       exaggerated=exaggeration > 1.0)
+
+                def report(it, sum_p_log_w, z, grad, exaggeration=exaggeration,
+                           progress=progress, phase_start=phase_start):
+                    kl = sum_p_log_p - sum_p_log_w + np.log(z)
+                    bar.set_postfix(kl=f"{kl:.4f}")
+                    if callbacks and any(bool(cb(it, kl, order.original(Y)))
+                                         for cb in callbacks):
+                        return "stopped by a callback"
+                    # scikit-learn's two stopping rules, at its check points, in
+                    # the last phase only: while exaggerated, a small embedding's
+                    # gradient is tiny although the phase is needed (200
+                    # digits: norm < 1e-8 at iteration 100).
+                    if exaggeration == 1.0 and it > phase_start:
+                        if kl < progress["best_kl"]:
+                            progress["best_kl"], progress["best_it"] = kl, it
+                        elif it - progress["best_it"] > self.n_iter_without_progress:
+                            return "no progress"
+                        if grad_scale * np.linalg.norm(grad) <= self.min_grad_norm:
+                            return "small gradient"
+                    return None
+
+                repulsion = Repulsion(method, self.dof, self.angle, n_threads,
+                                      exaggerated=exaggeration > 1.0)
                 if self.learning_rate == "auto":
                     lr = max(n / exaggeration, 1.0)
                 else:
                     lr = float(self.learning_rate)
-                for _ in range(n_steps):
-                    # The KL comes with the forces at Y, before the step: report
-                    # (and call back) with the embedding it belongs to.
-                    report = it > 0 and it % REPORT_EVERY == 0
-                    tic = perf_counter()
-                    sum_p_log_w = attractive_forces(indptr, indices, data, Y, Y,
-                                                    float(self.dof), exaggeration,
-                                                    attract, report)
-                    toc = perf_counter()
-                    timings["attractive"] += toc - tic
-                    z = repulsion(Y, repel)
-                    tic = perf_counter()
-                    timings["repulsive"] += tic - toc
-                    grad = attract - repel / z
-                    if report:
-                        kl = sum_p_log_p - sum_p_log_w + np.log(z)
-                        bar.set_postfix(kl=f"{kl:.4f}")
-                        if callbacks and any(bool(cb(it, kl, order.original(Y)))
-                                             for cb in callbacks):
-                            stop = True
-                            break
-                        # scikit-learn's two stopping rules, at its check points,
-                        # in the last phase only: while exaggerated, a small
-                        # embedding's gradient is tiny although the phase is
-                        # needed (200 digits: norm < 1e-8 at iteration 100).
-                        if exaggeration == 1.0 and it > phase_start:
-                            if kl < best_kl:
-                                best_kl, best_it = kl, it
-                            elif it - best_it > self.n_iter_without_progress:
-                                break
-                            if grad_scale * np.linalg.norm(grad) <= self.min_grad_norm:
-                                break
-                    gradient_step(Y, grad, update, gains, momentum, lr, MIN_GAIN,
-                                  MAX_STEP_NORM, True)
-                    timings["update"] += perf_counter() - tic
-                    it += 1
-                    bar.update(1)
-                if stop:
+                it, outcome = gradient_descent(
+                    Y, order.csr, repulsion, n_steps, update, gains, dof=float(self.dof),
+                    exaggeration=exaggeration, momentum=momentum, learning_rate=lr,
+                    start=it, report=report, timings=timings, bar=bar)
+                if outcome == "stopped by a callback":
+                    stop = True
                     break
         finally:
             bar.close()
@@ -638,10 +438,11 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
                 "learning_rate"
             )
         # KL of the returned embedding.
-        repulsion = _Repulsion(method, self.dof, self.angle, n_threads)
+        indptr, indices, data = order.csr
+        repulsion = Repulsion(method, self.dof, self.angle, n_threads)
         sum_p_log_w = attractive_forces(indptr, indices, data, Y, Y, float(self.dof),
-                                        1.0, attract, True)
-        kl = float(sum_p_log_p - sum_p_log_w + np.log(repulsion(Y, repel)))
+                                        1.0, np.empty_like(Y), True)
+        kl = float(sum_p_log_p - sum_p_log_w + np.log(repulsion(Y, np.empty_like(Y))))
         Y = order.original(Y)
         if callbacks and not stop:
             for cb in callbacks:
@@ -676,14 +477,15 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
             X = X * scale
         n = X.shape[0]
         callbacks = self._callbacks()
-        self.perplexity_ = _effective_perplexity(self.perplexity, n)
+        self.perplexity_ = effective_perplexity(self.perplexity, n)
         method = self._resolve_method(n)
         rng = check_random_state(self.random_state)
         tic = perf_counter()
         Y = self._initial_embedding(X, rng)
         timings = {"initialization": perf_counter() - tic}
+        affinities = Affinities(self.metric, self.metric_params, self.n_jobs, self.neighbors)
         with numba_threads(self.n_jobs) as n_threads:
-            P = self._affinities(X, method, rng, self.perplexity_, timings)
+            P = affinities.fit(X, method, rng, self.perplexity_, timings)
             Y, kl, n_iter, lr, phases = self._optimise(
                 P, np.ascontiguousarray(Y), method, n_threads, callbacks)
         timings.update(phases)
@@ -698,9 +500,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         self.method_ = method
         self._method = method
         self._embedding_nbrs = None
-        self._input_nbrs = NearestNeighbors(metric=self.metric,
-                                            metric_params=self.metric_params,
-                                            n_jobs=self.n_jobs).fit(X)
+        self._affinity_model = affinities.set_reference(X)
         return self
 
     def _check_input(self, X, reset):
@@ -768,41 +568,15 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._check_input(X, reset=False)
         ref = self.embedding_
-        n_ref, d = ref.shape
-        k = min(n_ref, int(3 * TRANSFORM_PERPLEXITY))
-        perplexity = min(TRANSFORM_PERPLEXITY, max(k - 1, 1) * 0.5)
-        dist, ind = self._input_nbrs.kneighbors(X, k)
-        ind = ind.astype(np.int64)
-        cond = np.empty(ind.shape)
-        betas = np.empty(X.shape[0])
+        P, ind, dist = self._affinity_model.to_new(X)
+        Y = np.ascontiguousarray(np.median(ref[ind], axis=1))
         with numba_threads(self.n_jobs):
-            conditional_probabilities(np.ascontiguousarray(dist ** 2),
-                                      float(np.log(perplexity)), 1e-8, 200, cond,
-                                      betas)
-            P = sp.csr_matrix((cond.ravel(), ind.ravel(),
-                               np.arange(0, ind.size + 1, k)),
-                              shape=(X.shape[0], n_ref))
-            Y = np.ascontiguousarray(np.median(ref[ind], axis=1))
-            tree = _tree(ref) if d <= 3 else None
-            attract = np.empty_like(Y)
-            repel = np.empty_like(Y)
-            row_z = np.empty(Y.shape[0])
-            update = np.zeros_like(Y)
-            gains = np.ones_like(Y)
-            dof = float(self.dof)
-            for _ in range(TRANSFORM_ITER):
-                attractive_forces(P.indptr, P.indices, P.data, Y, ref, dof,
-                                  TRANSFORM_EXAGGERATION, attract, False)
-                if tree is not None:
-                    bh_repulsive_conditional(Y, *tree, dof, float(self.angle),
-                                             repel, row_z)
-                else:
-                    exact_repulsive(Y, ref, False, dof, repel, row_z)
-                grad = attract - repel / row_z[:, None]
-                norm = np.linalg.norm(grad, axis=1, keepdims=True)
-                grad *= np.minimum(1.0, TRANSFORM_MAX_GRAD_NORM / (norm + 1e-12))
-                gradient_step(Y, grad, update, gains, TRANSFORM_MOMENTUM,
-                              TRANSFORM_LEARNING_RATE, MIN_GAIN, -1.0, False)
+            gradient_descent(
+                Y, (P.indptr, P.indices, P.data), ConditionalRepulsion(ref, self.dof, self.angle),
+                TRANSFORM_ITER, np.zeros_like(Y), np.ones_like(Y), reference=ref,
+                dof=float(self.dof), exaggeration=TRANSFORM_EXAGGERATION,
+                momentum=TRANSFORM_MOMENTUM, learning_rate=TRANSFORM_LEARNING_RATE,
+                max_step_norm=-1.0, max_grad_norm=TRANSFORM_MAX_GRAD_NORM, centre=False)
         # A row equal to a training row already has its place: fit(X).transform(X)
         # is fit_transform(X), as scikit-learn's transformer contract wants.
         same = dist[:, 0] == 0

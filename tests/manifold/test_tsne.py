@@ -13,9 +13,9 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from skgen import TSNE
 from skgen.manifold import kl_divergence
-from skgen.manifold import _tsne as tsne_module
-from skgen.manifold._tsne import _morton_order, _Repulsion, _tree
-from skgen.manifold._tsne_affinity import (conditional_probabilities,
+from skgen.manifold import _tsne_optimise as tsne_module
+from skgen.manifold._tsne_optimise import Repulsion as _Repulsion, _morton_order, _tree
+from skgen.manifold._tsne_affinity_kernels import (conditional_probabilities,
                                            joint_probabilities)
 from skgen.manifold._tsne_gradients import (attractive_forces, bh_repulsive, build_tree,
                                             exact_repulsive, gradient_step)
