@@ -51,19 +51,55 @@ def test_run_quick_sparse_encode_merges(tmp_path):
                 < 1e-9 * row["speedup"]
 
 
-def test_busy_rows_kept_beside_quiet_ones(tmp_path):
-    """--busy runs beside a CPU-bound process; its rows join the quiet ones."""
+def test_busy_rows_kept_beside_quiet_ones(tmp_path, monkeypatch, capsys):
+    """--busy rows (run inside busy_machine) join the quiet ones; no burner here."""
+    import contextlib
+
+    import benchmarks._common as common
+    from benchmarks import run
+
+    entered = []
+
+    @contextlib.contextmanager
+    def recorder(enabled=True):
+        entered.append(enabled)
+        yield
+
+    monkeypatch.setattr(common, "busy_machine", recorder)
     for extra in ([], ["--busy"]):
-        subprocess.run(
-            [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(tmp_path),
-             *extra, "gaussian"],
-            cwd=ROOT, check=True, capture_output=True, text=True,
-        )
+        assert run.main(["--quick", "--out", str(tmp_path), *extra, "gaussian"]) == 0
+    assert entered == [False, True]
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
     assert sorted({row["load"] for row in rows}) == ["busy", "quiet"]
     assert len(rows) == 8
     table = (tmp_path / "RESULTS.md").read_text()
     assert "| busy |" in table and "| quiet |" in table
+
+
+def test_busy_machine_starts_and_stops_its_process(monkeypatch):
+    """The background process lives exactly as long as the body (a sleeping
+    stand-in for the burner: the plumbing, not the load, is under test)."""
+    import subprocess as sp
+
+    import benchmarks._common as common
+
+    started = []
+    real_popen = sp.Popen
+
+    def popen(args, **kwargs):
+        started.append(real_popen([sys.executable, "-c", "import time; time.sleep(60)"]))
+        return started[-1]
+
+    monkeypatch.setattr(common.subprocess, "Popen", popen)
+    with common.busy_machine(False):
+        assert not started
+    try:
+        with common.busy_machine(True):
+            assert len(started) == 1 and started[0].poll() is None
+            raise KeyError("body failed")
+    except KeyError:
+        pass
+    assert started[0].poll() is not None  # terminated although the body raised
 
 
 def test_gpu_check_runs_end_to_end_on_the_cpu(tmp_path):

@@ -1,4 +1,4 @@
-"""Dask arrays as input: validation, per-chunk passes reduced as a tree, lazy outputs.
+"""Dask arrays as input: the dask side of the row source (:mod:`._rows`).
 
 Every distributed fit in skgen is a sequence of passes over the row chunks of a
 dask array: one task per chunk computes small statistics with the same code the
@@ -6,6 +6,8 @@ in-memory fit runs on the whole array, and the results are merged pairwise in a
 tree of tasks (groups of ``split_every``), so that only the final, small result
 reaches the client. Whatever scheduler is active runs the graph: a
 ``dask.distributed.Client`` when one exists, else dask's threaded scheduler.
+Estimators reach these functions through :class:`skgen.utils._rows.DaskRows`
+(PCA's dask solvers, which need the array itself, call them directly).
 
 Dask is imported only here, inside functions, and only once the caller holds a
 dask array: ``import skgen`` imports neither dask nor its dependencies.
@@ -15,7 +17,6 @@ and task scheduling", SciPy proceedings; the tree reduction is that of
 ``dask.array.reduction`` (``split_every``).
 """
 
-import copy
 import sys
 import uuid
 
@@ -33,11 +34,8 @@ __all__ = [
     "reduce_chunks",
     "map_rows",
     "take_rows",
-    "apply_by_chunks",
     "chunk_infos",
     "magnitude_limits",
-    "check_sampled_rows",
-    "load_chunk",
     "prefetched",
 ]
 
@@ -348,123 +346,6 @@ def take_rows(X, indices):
     inverse = np.empty_like(order)
     inverse[order] = np.arange(order.size)
     return rows[inverse]
-
-
-def _apply_method(estimator, method, block, info):
-    check_chunk(block, info)
-    return getattr(estimator, method)(block)
-
-
-def apply_by_chunks(estimator, method, X, n_columns=None, dtype=None):
-    """A fitted estimator's in-memory ``method`` over the row chunks of ``X``, lazily.
-
-    Each chunk is checked for NaN and infinity (naming it) and passed to the
-    estimator's own method, so a chunked result equals the in-memory one row
-    for row.
-
-    Parameters
-    ----------
-    estimator : fitted estimator
-        Shipped once per graph, not once per chunk.
-    method : str
-        Name of a row-wise method (``transform``, ``predict_proba``, ...).
-    X : dask.array.Array of shape (n_samples, n_features)
-    n_columns : int or None
-        Columns of the output (None: 1-D output).
-    dtype : numpy dtype, default=X.dtype
-
-    Returns
-    -------
-    result : dask.array.Array
-        Chunk-aligned with X's rows; nothing is computed.
-    """
-    if len(X.chunks[1]) > 1:
-        X = X.rechunk({1: -1})
-    # A snapshot: the lazy result keeps the model it was asked of, even if the
-    # estimator is refitted before it is computed.
-    estimator = copy.deepcopy(estimator)
-    return map_rows(_apply_method, X, estimator, method, n_columns=n_columns, dtype=dtype)
-
-
-def check_sampled_rows(rows, indices, X, limits=None, validate=None):
-    """:func:`check_chunk` (and ``validate``) for rows ``indices`` taken from
-    ``X``, naming the chunk that holds the first offending row.
-
-    Parameters
-    ----------
-    rows : ndarray or sparse matrix of shape (len(indices), n_features)
-    indices : ndarray of int
-        Their row numbers in X.
-    X : dask.array.Array
-    limits : (float, float) or None
-        As in :func:`check_chunk`.
-    validate : callable or None
-        ``validate(rows)`` raising ValueError on values an estimator refuses
-        (e.g. outside a likelihood's range).
-
-    Raises
-    ------
-    ValueError
-        As :func:`check_chunk` or ``validate``, with the chunk named.
-    """
-
-    def check(block, info):
-        check_chunk(block, info, limits)
-        if validate is not None:
-            try:
-                validate(block)
-            except ValueError as error:
-                raise ValueError(f"{error}{_chunk_place(info)}") from None
-
-    try:
-        check_chunk(rows, (0, 0, rows.shape[0], 1), limits)
-        if validate is not None:
-            validate(rows)
-    except ValueError:
-        infos = chunk_infos(X.chunks[0])
-        stops = np.array([info[2] for info in infos])
-        for i, row in zip(indices, rows):
-            check(row.reshape(1, -1), infos[int(np.searchsorted(stops, i, "right"))])
-        raise
-
-
-def load_chunk(X, i, infos, limits=None, validate=None, dtype=None):
-    """Row chunk ``i`` of ``X`` in memory, checked as :func:`check_chunk` does.
-
-    Parameters
-    ----------
-    X : dask.array.Array of shape (n_samples, n_features)
-        Validated, one chunk along features.
-    i : int
-        Chunk index.
-    infos : list
-        :func:`chunk_infos` of X's rows.
-    limits : (float, float) or None
-        Magnitude limits of :func:`check_chunk`.
-    validate : callable or None
-        ``validate(block)`` raising ValueError on refused values; the message
-        gets the chunk's place appended.
-    dtype : numpy dtype or None
-        Cast to this dtype (C order).
-
-    Returns
-    -------
-    block : ndarray of shape (rows of chunk i, n_features)
-
-    Raises
-    ------
-    ValueError
-        On NaN/inf, magnitudes outside ``limits`` or values ``validate``
-        refuses, naming the chunk.
-    """
-    block = np.ascontiguousarray(X.blocks[i, 0].compute(), dtype=dtype)
-    check_chunk(block, infos[i], limits)
-    if validate is not None:
-        try:
-            validate(block)
-        except ValueError as error:
-            raise ValueError(f"{error}{_chunk_place(infos[i])}") from None
-    return block
 
 
 def prefetched(load, items):
