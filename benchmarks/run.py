@@ -79,15 +79,21 @@ def to_markdown(rows, machine, seconds, quick, descriptions=None):
 
 def _scale_section(out):
     """bench_scale.py's figures (run on their own: they need a 10 GB array), then
-    the hand-written profile notes kept beside this file (tsne_profile.md)."""
+    the hand-written notes kept beside this file (NOTES)."""
     from benchmarks.bench_scale import markdown
 
     section = markdown(Path(out) / "scale_results.jsonl")
     text = "\n" + section if section else ""
-    notes = Path(__file__).parent / "tsne_profile.md"
-    if notes.exists():
-        text += "\n" + notes.read_text()
+    for name in NOTES:
+        notes = Path(__file__).parent / name
+        if notes.exists():
+            text += "\n" + notes.read_text()
     return text
+
+
+# Measured notes appended to RESULTS.md: the t-SNE profile (issue 12) and the
+# before/after timing of the row-source refactor (issue 20, ab_trees.py).
+NOTES = ("tsne_profile.md", "row_source_ab.md")
 
 
 def main(argv=None):
