@@ -29,10 +29,10 @@ from ..utils._progress import progress_bar
 from ..utils._validation import check_array_param, check_X, power_of_two_scale
 from ._base import EmbeddingMixin
 from ._tsne_affinity import Affinities, effective_perplexity
-from ._tsne_gradients import attractive_forces, exact_repulsive
+from ._tsne_gradients import attractive_forces
 from ._tsne_optimise import ConditionalRepulsion, Repulsion, WorkingOrder, gradient_descent
 
-__all__ = ["TSNE", "kl_divergence"]
+__all__ = ["TSNE"]
 
 METHODS = ("auto", "exact", "barnes_hut", "fft")
 # Below this many points 'auto' uses the exact gradient; from FFT_ABOVE on, FFT
@@ -68,35 +68,6 @@ def _classical_mds(D, d):
     if Y.shape[1] < d:
         Y = np.hstack([Y, np.zeros((n, d - Y.shape[1]))])
     return Y
-
-
-def kl_divergence(P, Y, dof=1.0):
-    """Exact KL(P || Q) of an embedding, nats, O(N^2) time and O(N) memory.
-
-    Parameters
-    ----------
-    P : sparse matrix of shape (n_samples, n_samples)
-        Joint probabilities (summing to 1).
-    Y : ndarray of shape (n_samples, n_components)
-        Embedding.
-    dof : float, default=1.0
-        Degrees of freedom of the Student-t kernel.
-
-    Returns
-    -------
-    kl : float
-        sum_ij p_ij log(p_ij / q_ij), q_ij = w_ij / sum_{k != l} w_kl
-        (van der Maaten & Hinton 2008, eq. 2 with the Student-t q of eq. 4).
-    """
-    P = sp.csr_matrix(P)
-    Y = np.ascontiguousarray(Y, dtype=np.float64)
-    forces = np.empty_like(Y)
-    row_z = np.empty(Y.shape[0])
-    sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y, float(dof), 1.0,
-                                    forces, True)
-    exact_repulsive(Y, Y, True, float(dof), forces, row_z)
-    p = P.data[P.data > 0]
-    return float(np.sum(p * np.log(p)) - sum_p_log_w + np.log(row_z.sum()))
 
 
 class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):

@@ -23,7 +23,8 @@ from ._tsne_fft import FFTRepulsion
 from ._tsne_gradients import (attractive_forces, bh_repulsive, bh_repulsive_conditional,
                               build_tree, exact_repulsive, gradient_step)
 
-__all__ = ["gradient_descent", "Repulsion", "ConditionalRepulsion", "WorkingOrder"]
+__all__ = ["gradient_descent", "kl_divergence", "Repulsion", "ConditionalRepulsion",
+           "WorkingOrder"]
 
 # FFT grid: at least 50 boxes per dimension (openTSNE), 25 while exaggerated.
 # Boxes stay at most 1 unit wide either way; the small early embedding gets a
@@ -233,3 +234,32 @@ def gradient_descent(Y, P, repulsion, n_iter, update, gains, *, dof, exaggeratio
         if bar is not None:
             bar.update(1)
     return it, None
+
+
+def kl_divergence(P, Y, dof=1.0):
+    """Exact KL(P || Q) of an embedding, nats, O(N^2) time and O(N) memory.
+
+    Parameters
+    ----------
+    P : sparse matrix of shape (n_samples, n_samples)
+        Joint probabilities (summing to 1).
+    Y : ndarray of shape (n_samples, n_components)
+        Embedding.
+    dof : float, default=1.0
+        Degrees of freedom of the Student-t kernel.
+
+    Returns
+    -------
+    kl : float
+        sum_ij p_ij log(p_ij / q_ij), q_ij = w_ij / sum_{k != l} w_kl
+        (van der Maaten & Hinton 2008, eq. 2 with the Student-t q of eq. 4).
+    """
+    P = sp.csr_matrix(P)
+    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    forces = np.empty_like(Y)
+    row_z = np.empty(Y.shape[0])
+    sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y, float(dof), 1.0,
+                                    forces, True)
+    exact_repulsive(Y, Y, True, float(dof), forces, row_z)
+    p = P.data[P.data > 0]
+    return float(np.sum(p * np.log(p)) - sum_p_log_w + np.log(row_z.sum()))
