@@ -47,6 +47,7 @@ from numbers import Integral, Real
 from time import perf_counter
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -64,9 +65,30 @@ from ..utils._numba import blas_threads_for_load
 from ..utils._rows import ArrayRows, row_source
 from ..utils._validation import internal_scale
 from ._init import initial_statistics
-from ._passes import add_pairs, em_pass, merge_passes, normalize_log_prob, score_pass
+from ._passes import (add_pairs, em_pass, merge_passes, normalize_log_prob, observed_sums,
+                      score_pass)
 
 __all__ = ["BaseMixture"]
+
+
+def _check_observed_rows(X):
+    """Refuse rows whose every entry is missing (NaN): nothing to marginalise to.
+
+    Raises
+    ------
+    ValueError
+        Naming the first such row and their number.
+    """
+    if sp.issparse(X) or X.shape[1] == 0:
+        return
+    empty = np.isnan(X).all(axis=1)
+    if empty.any():
+        rows = np.flatnonzero(empty)
+        raise ValueError(
+            f"X has {rows.size} row(s) with no observed entry (every value NaN), "
+            f"the first at row {rows[0]}: a row must observe at least one feature; "
+            "drop such rows"
+        )
 
 
 class BaseMixture(
@@ -134,16 +156,22 @@ class BaseMixture(
     # ---------------------------------------------------------------- hooks
     # Dask chunks checked for magnitudes whose squares overflow (as check_X does).
     _chunk_magnitude = True
+    # NaN marks a missing entry, marginalised (subclasses that implement it).
+    _allow_nan = False
 
     def _validate_X(self, X, reset):
         """Validate in-memory input (subclasses that accept sparse or binary data
         override), then ``_check_values``."""
-        X = check_X(self, X, reset=reset, ensure_min_samples=2 if reset else 1)
+        X = check_X(self, X, reset=reset, ensure_min_samples=2 if reset else 1,
+                    ensure_all_finite="allow-nan" if self._allow_nan else True)
         return self._check_values(X)
 
     def _check_values(self, X):
         """Value checks and transforms beyond finiteness and magnitude, on
-        validated rows (in memory: all of them; on dask: each chunk as read)."""
+        validated rows (in memory: all of them; on dask: each chunk as read):
+        here, that every row observes at least one entry."""
+        if self._allow_nan:
+            _check_observed_rows(X)
         return X
 
     def _rows(self, X, reset, sample_weight=None):
@@ -152,7 +180,36 @@ class BaseMixture(
             self, X, reset=reset, check=lambda X: self._validate_X(X, reset),
             sample_weight=sample_weight, ensure_min_samples=2 if reset else 1,
             magnitude=self._chunk_magnitude, prepare=self._check_values,
+            allow_nan=self._allow_nan,
         )
+
+    def _start_rows(self, X):
+        """Rows for the initialisation: the missing entries (NaN) filled by the
+        column means of the observed ones, as no parameters exist yet to
+        condition on; complete rows as they are."""
+        fill = getattr(self, "_fill_values", None)
+        values = X.data if sp.issparse(X) else X
+        if fill is None or not np.isnan(values).any():
+            return X
+        if sp.issparse(X):
+            X = X.copy()
+            missing = np.isnan(X.data)
+            X.data[missing] = np.asarray(fill, X.dtype)[X.indices[missing]]
+            return X
+        return np.where(np.isnan(X), np.asarray(fill, X.dtype), X)
+
+    def _column_fill(self, rows):
+        """Column means of the observed entries (0 for a column with none), or
+        None for in-memory data without NaN (no pass for a dask array's either
+        when the model does not take NaN)."""
+        if not self._allow_nan:
+            return None
+        if not rows.lazy:
+            values = rows.X.data if sp.issparse(rows.X) else rows.X
+            if not np.isnan(values).any():
+                return None
+        sums, counts = rows.reduce(observed_sums, add_pairs, threads=True)
+        return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
 
     @abstractmethod
     def _check_parameters(self, n_features, dtype):
@@ -260,7 +317,12 @@ class BaseMixture(
         with blas_threads_for_load():
             if not do_init and scale != 1.0:
                 self._rescale_parameters(scale)
-            self._run_em(rows, do_init)
+            if do_init and not self._initial_parameters_given():
+                self._fill_values = self._column_fill(rows)
+            try:
+                self._run_em(rows, do_init)
+            finally:
+                self._fill_values = None
             resp = rows.map(self._responsibilities, n_columns=self.n_components,
                             dtype=rows.dtype)
         if scale != 1.0:
@@ -593,4 +655,5 @@ class BaseMixture(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = self._allow_nan
         return tags

@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils import check_array_param, merge_moments, moments, row_chunks
 from ._base import BaseMixture
+from ._gaussian_missing import missing_log_prob, missing_statistics, observed_mask
 from ._init import check_weights_init
 
 __all__ = ["GaussianMixtureEM"]
@@ -442,8 +443,21 @@ class GaussianMixtureEM(BaseMixture):
             and self.precisions_init is not None
         )
 
+    _allow_nan = True
+
     def _statistics(self, X, resp):
-        return _gaussian_statistics(X, resp, self.covariance_type)
+        observed = observed_mask(X)
+        if observed is None:
+            return _gaussian_statistics(X, resp, self.covariance_type)
+        # Rows with missing entries: expected statistics at the current parameters.
+        complete = observed.all(axis=1)
+        missing = missing_statistics(X[~complete], observed[~complete], resp[~complete],
+                                     self.means_, self.precisions_cholesky_,
+                                     self.covariance_type)
+        if not complete.any():
+            return missing
+        return merge_moments(
+            _gaussian_statistics(X[complete], resp[complete], self.covariance_type), missing)
 
     _merge_statistics = staticmethod(merge_moments)
 
@@ -485,17 +499,34 @@ class GaussianMixtureEM(BaseMixture):
     def _estimate_log_prob(self, X):
         scale = getattr(self, "_scale_", 1.0)
         if scale == 1.0:
-            return _estimate_log_gaussian_prob(
-                X, self.means_, self.precisions_cholesky_, self.covariance_type
-            )
+            return self._log_gaussian(X, self.means_, self.precisions_cholesky_)
         # A model fitted far from unit scale scores X * scale (exact) against its
         # rescaled Gaussians: the precisions themselves may not fit in float32.
         f = X.dtype.type(scale)
-        log_prob = _estimate_log_gaussian_prob(
-            X * f, self.means_ * f, self.precisions_cholesky_ / f, self.covariance_type
-        )
-        log_prob += X.dtype.type(X.shape[1] * np.log(scale))
+        log_prob = self._log_gaussian(X * f, self.means_ * f, self.precisions_cholesky_ / f)
+        observed = observed_mask(X)
+        if observed is None:
+            log_prob += X.dtype.type(X.shape[1] * np.log(scale))
+        else:
+            # The Jacobian of the observed entries only.
+            log_prob += (observed.sum(axis=1) * np.log(scale)).astype(X.dtype)[:, None]
         return log_prob
+
+    def _log_gaussian(self, X, means, prec_chol):
+        """log N(x_o | mu_k,o, Sigma_k,oo): the full density for complete rows
+        (the blocked products), the marginal of the observed entries for rows
+        with NaN (:mod:`._gaussian_missing`)."""
+        observed = observed_mask(X)
+        if observed is None:
+            return _estimate_log_gaussian_prob(X, means, prec_chol, self.covariance_type)
+        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
+        complete = observed.all(axis=1)
+        if complete.any():
+            out[complete] = _estimate_log_gaussian_prob(X[complete], means, prec_chol,
+                                                        self.covariance_type)
+        out[~complete] = missing_log_prob(X[~complete], observed[~complete], means,
+                                          prec_chol, self.covariance_type)
+        return out
 
     def _estimate_log_weights(self):
         return np.log(self.weights_)

@@ -99,10 +99,10 @@ def initial_statistics(model, rows, random_state):
         When the sample that seeds a start on many rows has fewer rows of
         positive weight than components.
     """
-    X, weights = rows.X, rows.weights
     n_samples, K = rows.n_samples, model.n_components
     if rows.lazy or (model.init_params == "kmeans" and n_samples > init_sample_rows(K)):
         return _sampled_initial_statistics(model, rows, random_state)
+    X, weights = model._start_rows(rows.X), rows.weights
     p = None if weights is None else weights / weights.sum()
     if model.init_params == "kmeans":
         labels = (
@@ -139,6 +139,7 @@ def _sampled_initial_statistics(model, rows, random_state):
     size = min(rows.n_samples, init_sample_rows(K))
     rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
     sample, w, _ = rows.sample(size, rng)
+    sample = model._start_rows(sample)
     if w is not None and np.count_nonzero(w) < K:
         raise ValueError(
             f"The sample of {size} rows that seeds the initialisation has fewer "

@@ -106,6 +106,15 @@ def score_pass(model, X, weights):
     return _weighted_log_likelihood(log_prob_norm, weights)
 
 
+def observed_sums(X, weights):
+    """Per column, the sum of the observed entries (NaN skipped) and their count."""
+    if sp.issparse(X):
+        X = X.toarray()
+    missing = np.isnan(X)
+    return (np.where(missing, 0, X).sum(axis=0, dtype=np.float64),
+            (~missing).sum(axis=0).astype(np.float64))
+
+
 def add_pairs(a, b):
     return a[0] + b[0], a[1] + b[1]
 
@@ -126,12 +135,14 @@ def one_hot(labels, n_components, dtype, weights):
 
 def nearest_statistics(model, centers, X, weights):
     """Statistics of hard responsibilities: each row to its nearest centre."""
+    X = model._start_rows(X)
     labels = pairwise_distances_argmin(X, centers.astype(X.dtype, copy=False))
     return model._statistics(X, one_hot(labels, centers.shape[0], X.dtype, weights))
 
 
 def lloyd_pass(model, centers, X, weights):
     """One Lloyd step's sums: weighted means of the rows nearest each centre."""
+    X = model._start_rows(X)
     labels = pairwise_distances_argmin(X, centers.astype(X.dtype, copy=False))
     resp = one_hot(labels, centers.shape[0], np.float64, weights)
     if sp.issparse(X):
@@ -145,6 +156,7 @@ def lloyd_pass(model, centers, X, weights):
 def random_statistics(model, seeds, index, X, weights):
     """Statistics of uniform random responsibilities, block ``index`` drawn
     from its own seed (a reduction with ``indexed=True``)."""
+    X = model._start_rows(X)
     rng = np.random.RandomState(seeds[index])
     resp = rng.uniform(size=(X.shape[0], model.n_components)).astype(X.dtype)
     resp /= resp.sum(axis=1, keepdims=True)

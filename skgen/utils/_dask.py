@@ -189,7 +189,7 @@ def _chunk_place(info):
     return f" in chunk {index} of {n_chunks} (rows {start} to {stop - 1})"
 
 
-def check_chunk(block, info, magnitude_limits=None, weights=None):
+def check_chunk(block, info, magnitude_limits=None, weights=None, allow_nan=False):
     """Check one chunk's values as the pass reads it.
 
     Parameters
@@ -203,20 +203,28 @@ def check_chunk(block, info, magnitude_limits=None, weights=None):
         for the whole array; None skips the magnitude check.
     weights : ndarray of shape (n_rows,) or None
         The chunk's sample weights.
+    allow_nan : bool, default=False
+        NaN marks a missing entry (estimators that marginalise it): only
+        infinity is refused, and magnitudes are those of the observed entries.
 
     Raises
     ------
     ValueError
-        On NaN or infinity, a magnitude outside the limits, or a negative
-        weight, naming the chunk and its rows.
+        On NaN (unless allowed) or infinity, a magnitude outside the limits,
+        or a negative weight, naming the chunk and its rows.
     """
     if info is None:
         return
     values = block.data if sp.issparse(block) else block
-    if values.size and not np.isfinite(values).all():
+    if allow_nan:
+        if values.size and np.isinf(values).any():
+            raise ValueError(f"Input X contains infinity{_chunk_place(info)}.")
+    elif values.size and not np.isfinite(values).all():
         raise ValueError(f"Input X contains NaN or infinity{_chunk_place(info)}.")
     if magnitude_limits is not None and values.size:
-        peak = float(max(np.max(values), -np.min(values)))
+        with np.errstate(invalid="ignore"):
+            peak = float(max(np.nanmax(values), -np.nanmin(values))) if allow_nan else \
+                float(max(np.max(values), -np.min(values)))
         high, low = magnitude_limits
         if peak > high or 0 < peak < low:
             raise ValueError(

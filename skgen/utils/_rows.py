@@ -58,7 +58,8 @@ THREAD_ROWS = 10_000
 
 
 def row_source(estimator, X, *, reset, check, sample_weight=None, ensure_min_samples=1,
-               magnitude=True, prepare=None, dtype=None, rechunk_features=True):
+               magnitude=True, prepare=None, dtype=None, rechunk_features=True,
+               allow_nan=False):
     """The row source of ``X`` for one call of ``estimator``.
 
     Parameters
@@ -92,6 +93,9 @@ def row_source(estimator, X, *, reset, check, sample_weight=None, ensure_min_sam
     rechunk_features : bool, default=True
         Put a dask array's features in one chunk (every row-wise pass needs
         whole rows).
+    allow_nan : bool, default=False
+        NaN marks a missing entry in a dask chunk (the estimator marginalises
+        it; ``check`` decides for in-memory data): only infinity is refused.
 
     Returns
     -------
@@ -112,7 +116,7 @@ def row_source(estimator, X, *, reset, check, sample_weight=None, ensure_min_sam
             X = X.astype(dtype)
         limits = magnitude_limits(X.shape, X.dtype) if magnitude else None
         weights = check_dask_sample_weight(sample_weight, X)
-        return DaskRows(X, weights, limits, prepare)
+        return DaskRows(X, weights, limits, prepare, allow_nan=allow_nan)
     X = check(X)
     return ArrayRows(X, _check_weights(sample_weight, X))
 
@@ -319,11 +323,11 @@ class ArrayRows(RowSource):
 class _BlockCheck:
     """The value checks of one dask chunk as it is read (picklable for workers)."""
 
-    def __init__(self, limits, prepare):
-        self.limits, self.prepare = limits, prepare
+    def __init__(self, limits, prepare, allow_nan=False):
+        self.limits, self.prepare, self.allow_nan = limits, prepare, allow_nan
 
     def __call__(self, block, weights, info):
-        check_chunk(block, info, self.limits, weights)
+        check_chunk(block, info, self.limits, weights, self.allow_nan)
         if self.prepare is None:
             return block
         try:
@@ -362,13 +366,15 @@ class DaskRows(RowSource):
         Magnitude limits each chunk is checked against.
     prepare : callable or None
         See :func:`row_source`.
+    allow_nan : bool, default=False
+        See :func:`row_source`.
     """
 
     lazy = True
 
-    def __init__(self, X, weights, limits, prepare, chunk_ids=None):
+    def __init__(self, X, weights, limits, prepare, chunk_ids=None, allow_nan=False):
         self.X, self.weights = X, weights
-        self._check = _BlockCheck(limits, prepare)
+        self._check = _BlockCheck(limits, prepare, allow_nan)
         self._infos = chunk_infos(X.chunks[0])
         self._ids = list(range(len(self._infos))) if chunk_ids is None else list(chunk_ids)
 

@@ -190,9 +190,12 @@ def test_nan_in_one_chunk_names_the_chunk():
     X[650, 1] = np.nan
     Xd = da.from_array(X, chunks=(300, -1))
     with pytest.raises(ValueError, match=r"NaN or infinity in chunk 2 of 5 \(rows 600 to 899\)"):
-        GaussianMixtureEM(3, random_state=0).fit(Xd)
-    with pytest.raises(ValueError, match="chunk 2 of 5"):
         BernoulliMixture(3, binarize=0.0, random_state=0).fit(Xd)
+    # NaN is a missing entry for the Gaussian mixture; infinity is refused.
+    X[650, 1] = np.inf
+    Xd = da.from_array(X, chunks=(300, -1))
+    with pytest.raises(ValueError, match=r"infinity in chunk 2 of 5 \(rows 600 to 899\)"):
+        GaussianMixtureEM(3, random_state=0).fit(Xd)
     gm = GaussianMixtureEM(3, random_state=0).fit(_blobs())
     with pytest.raises(ValueError, match="chunk 2 of 5"):
         gm.predict(Xd).compute()
@@ -276,3 +279,45 @@ def test_import_skgen_imports_no_dask():
                          check=True).stdout.split()
     assert out == ["False", "False"]
     assert skgen.GaussianMixtureEM is GaussianMixtureEM
+
+
+def _with_missing(X, fraction=0.15, seed=0):
+    rng = np.random.RandomState(seed)
+    X = X.copy()
+    X[rng.uniform(size=X.shape) < fraction] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.0
+    return X
+
+
+@pytest.mark.parametrize("chunking", ["regular", "uneven"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_dask_fit_with_missing_values_equals_in_memory(covariance_type, chunking):
+    X = _with_missing(_blobs(1))
+    filled = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
+    init = _start(filled, covariance_type)
+    kw = dict(covariance_type=covariance_type, max_iter=10, tol=0, **init)
+    ref = GaussianMixtureEM(3, **kw).fit(X)
+    Xd = da.from_array(X, chunks=CHUNKINGS[chunking])
+    fit = GaussianMixtureEM(3, **kw).fit(Xd)
+    _assert_same_fit(ref, fit)
+    np.testing.assert_allclose(fit.score_samples(Xd).compute(), ref.score_samples(X),
+                               rtol=1e-10)
+    np.testing.assert_allclose(fit.predict_proba(Xd).compute(), ref.predict_proba(X),
+                               atol=1e-9)
+
+
+def test_dask_start_with_missing_values_and_bad_chunks(client):
+    X = _with_missing(_blobs(2))
+    model = GaussianMixtureEM(3, random_state=0).fit(da.from_array(X, chunks=(300, -1)))
+    assert np.isfinite(model.lower_bound_)
+    # The in-memory start fills with the same column means: the same local optimum.
+    assert model.lower_bound_ == pytest.approx(
+        GaussianMixtureEM(3, random_state=0).fit(X).lower_bound_, abs=1e-3)
+    bad = X.copy()
+    bad[1210] = np.nan
+    with pytest.raises(ValueError, match="no observed entry.*chunk 4 of 5"):
+        GaussianMixtureEM(3).fit(da.from_array(bad, chunks=(300, -1)))
+    bad = X.copy()
+    bad[5, 2] = np.inf
+    with pytest.raises(ValueError, match="infinity in chunk 0"):
+        GaussianMixtureEM(3).fit(da.from_array(bad, chunks=(300, -1)))
