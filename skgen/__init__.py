@@ -22,6 +22,7 @@ ESTIMATORS = [
     "TSNE",
     "DenoisingAE",
     "VAE",
+    "GenerativeImputer",
 ]
 
 # name -> the module that defines it.
@@ -36,13 +37,14 @@ _LAZY = {
     "TSNE": ".manifold",
     "DenoisingAE": ".neural",
     "VAE": ".neural",
+    "GenerativeImputer": ".impute",
 }
 
 __all__ = [*ESTIMATORS, "__version__"]
 
 
-_SUBMODULES = ("compare", "datasets", "decomposition", "manifold", "mixture", "neural",
-               "utils")
+_SUBMODULES = ("compare", "datasets", "decomposition", "impute", "manifold", "mixture",
+               "neural", "utils")
 
 
 def __getattr__(name):

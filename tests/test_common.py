@@ -119,6 +119,7 @@ GRID = {
     "DenoisingAE": {"n_components": [4, 8], "max_iter": [3]},
     "LLE": {"n_neighbors": [8, 16]},
     "TSNE": {"perplexity": [10, 30], "max_iter": [300]},
+    "GenerativeImputer": {"add_indicator": [False, True]},
 }
 
 

@@ -21,7 +21,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils import check_array_param, merge_moments, moments, row_chunks
 from ._base import BaseMixture
-from ._gaussian_missing import missing_log_prob, missing_statistics, observed_mask
+from ._gaussian_missing import (conditional_fill, missing_log_prob, missing_statistics,
+                                observed_mask)
 from ._init import check_weights_init
 
 __all__ = ["GaussianMixtureEM"]
@@ -511,6 +512,30 @@ class GaussianMixtureEM(BaseMixture):
             # The Jacobian of the observed entries only.
             log_prob += (observed.sum(axis=1) * np.log(scale)).astype(X.dtype)[:, None]
         return log_prob
+
+    def _fill_missing(self, X, rng=None):
+        """X with its NaN replaced from p(x_m | x_o): the conditional mean, or a
+        draw when ``rng`` is a generator (for :class:`skgen.GenerativeImputer`).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Validated rows, NaN where missing.
+        rng : numpy.random.Generator or None
+
+        Returns
+        -------
+        filled : ndarray of shape (n_samples, n_features), in X's dtype
+        """
+        observed = observed_mask(X)
+        if observed is None:
+            return X
+        out = X.copy()
+        rows = ~observed.all(axis=1)
+        resp = self._responsibilities(X[rows]).astype(np.float64)
+        out[rows] = conditional_fill(X[rows], observed[rows], resp, self.means_,
+                                     self.precisions_cholesky_, self.covariance_type, rng)
+        return out
 
     def _log_gaussian(self, X, means, prec_chol):
         """log N(x_o | mu_k,o, Sigma_k,oo): the full density for complete rows

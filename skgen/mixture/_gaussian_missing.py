@@ -302,3 +302,59 @@ def missing_statistics(X, observed, resp, means, prec_chol, covariance_type):
             scatter[k] = part.scatter[0] + (resp[:, k] @ missing) * variances[k]
     dtype = X.dtype
     return Moments(weight.astype(dtype), mean.astype(dtype), scatter.astype(dtype), kind)
+
+
+def conditional_fill(X, observed, resp, means, prec_chol, covariance_type, rng=None):
+    """Missing entries of each row from p(x_m | x_o) under a Gaussian mixture.
+
+    Parameters
+    ----------
+    X, observed : as :func:`missing_log_prob`
+    resp : ndarray of shape (n_samples, n_components)
+        p(k | x_o) of each row.
+    means, prec_chol, covariance_type : the fitted mixture
+    rng : numpy.random.Generator or None
+        None: the conditional mean, sum_k p(k | x_o) E[x_m | x_o, k]. A
+        generator: a draw, k ~ p(k | x_o), then x_m ~ N(E[x_m | x_o, k],
+        Lambda_k,mm^-1) (multiple imputation).
+
+    Returns
+    -------
+    filled : ndarray of shape (n_samples, n_features), float64
+        x_o unchanged.
+    """
+    n, d = X.shape
+    K = means.shape[0]
+    means = np.asarray(means, dtype=np.float64)
+    full = covariance_type in ("full", "tied")
+    order = missing_patterns(observed) if full else None
+    factors = _factors(prec_chol, covariance_type, K) if full else None
+    completed = np.empty((K, n, d)) if rng is not None else None
+    filled = np.zeros((n, d))
+    for k in range(K):
+        if full:
+            _, _, rows, _ = condition_rows(X, observed, order, means[k], factors[k],
+                                           complete=True)
+        else:
+            rows = np.where(observed, X.astype(np.float64), means[k])
+        if rng is None:
+            filled += resp[:, k:k + 1] * rows
+        else:
+            completed[k] = rows
+    if rng is None:
+        return np.where(observed, X, filled)
+    cumulative = np.cumsum(resp, axis=1)
+    chosen = np.minimum((rng.uniform(size=(n, 1)) > cumulative).sum(axis=1), K - 1)
+    filled = completed[chosen, np.arange(n)]
+    if full:
+        for i in range(n):
+            m = ~observed[i]
+            U = factors[chosen[i]]
+            # Cov[x_m | x_o] = Lambda_mm^-1 = L^-T L^-1 with L L^T = Lambda_mm.
+            L = np.linalg.cholesky((U @ U.T)[np.ix_(m, m)])
+            filled[i, m] += np.linalg.solve(L.T, rng.standard_normal(m.sum()))
+    else:
+        sd = 1.0 / np.sqrt(_diagonal_precisions(prec_chol, covariance_type, means.shape))
+        noise = rng.standard_normal((n, d)) * sd[chosen]
+        filled = np.where(observed, filled, filled + noise)
+    return np.where(observed, X, filled)
