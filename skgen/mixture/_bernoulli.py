@@ -10,6 +10,11 @@ The M-step is the responsibility-weighted mean of the data, smoothed by a Beta
 prior (``alpha`` pseudo-counts for each outcome, as in BernoulliNB) and the weights
 by a Dirichlet prior, so that no parameter reaches 0 or 1.
 
+A missing pixel (NaN) drops out of the product: the E-step adds only the
+observed pixels' terms, and the M-step divides each pixel's counts by the
+responsibility mass of the rows that observed it (exact EM for data missing at
+random).
+
 Reference: Bishop (2006), *Pattern Recognition and Machine Learning*, section 9.3.3,
 equations 9.47-9.60; MAP EM: McLachlan & Krishnan (2008), *The EM Algorithm and
 Extensions*, section 1.6.
@@ -181,19 +186,33 @@ class BernoulliMixture(BaseMixture):
         # Binary or thresholded: no squares of X are formed, any magnitude is fine.
         X = check_X(
             self, X, reset=reset, accept_sparse=True, ensure_min_samples=2 if reset else 1,
-            magnitude_dtype=False,
+            magnitude_dtype=False, ensure_all_finite="allow-nan",
         )
         return self._check_values(X)
 
     def _check_values(self, X):
-        """Binary X (``binarize=None``) or X thresholded at ``binarize``; CSR stays CSR."""
+        """Binary X (``binarize=None``) or X thresholded at ``binarize``, NaN
+        (missing) kept; CSR stays CSR."""
         X = sp.csr_matrix(X) if sp.issparse(X) and X.format != "csr" else X
+        X = super()._check_values(X)
         if self.binarize is None:
-            check_binary(X)
+            check_binary(X, allow_nan=True)
             return X
         if not np.isfinite(self.binarize):
             raise ValueError(f"binarize must be a finite threshold or None, got {self.binarize!r}")
-        return _binarize(X, threshold=self.binarize)
+        values = X.data if sp.issparse(X) else X
+        missing = np.isnan(values)
+        if not missing.any():
+            return _binarize(X, threshold=self.binarize)
+        if sp.issparse(X):
+            if self.binarize < 0:
+                raise ValueError("Cannot binarize a sparse matrix with threshold < 0")
+            # Stored NaN stay stored (missing); thresholded zeros are dropped.
+            data = np.where(missing, np.nan, values > self.binarize).astype(X.dtype)
+            X = sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape)
+            X.eliminate_zeros()
+            return X
+        return np.where(missing, np.nan, X > self.binarize).astype(X.dtype)
 
     def _check_parameters(self, n_features, dtype):
         K, d = self.n_components, n_features
@@ -209,13 +228,25 @@ class BernoulliMixture(BaseMixture):
         return self.weights_init is not None and self.means_init is not None
 
     def _statistics(self, X, resp):
-        # nk = sum_i r_ik and sum_i r_ik x_i; CSR X stays sparse.
+        # nk = sum_i r_ik and sum_i r_ik x_i; CSR X stays sparse. With missing
+        # pixels, also the responsibility mass of the rows that observed each
+        # pixel, sum_i r_ik o_ij (None: every row observed every pixel).
+        missing = _missing(X)
+        if missing is None:
+            counts = (X.T @ resp).T if sp.issparse(X) else resp.T @ X
+            return resp.sum(axis=0), np.asarray(counts, dtype=X.dtype), None
+        X = _zero_missing(X)
         counts = (X.T @ resp).T if sp.issparse(X) else resp.T @ X
-        return resp.sum(axis=0), np.asarray(counts, dtype=X.dtype)
+        nk = resp.sum(axis=0)
+        observed = nk[:, np.newaxis] - np.asarray((missing.T @ resp).T)
+        return nk, np.asarray(counts, dtype=X.dtype), observed.astype(X.dtype)
 
     @staticmethod
     def _merge_statistics(a, b):
-        return a[0] + b[0], a[1] + b[1]
+        observed = None
+        if a[2] is not None or b[2] is not None:
+            observed = _observed_mass(a) + _observed_mass(b)
+        return a[0] + b[0], a[1] + b[1], observed
 
     def _initialize(self, stats):
         if stats is not None:
@@ -226,10 +257,11 @@ class BernoulliMixture(BaseMixture):
             self.means_ = self._means_init
 
     def _m_step(self, stats):
-        nk, counts = stats
+        nk, counts, observed = stats
         dtype = counts.dtype
         eps = np.finfo(dtype).eps
-        means = (counts + self.alpha) / (nk[:, np.newaxis] + 2 * self.alpha + 10 * eps)
+        mass = nk[:, np.newaxis] if observed is None else observed
+        means = (counts + self.alpha) / (mass + 2 * self.alpha + 10 * eps)
         if self.alpha == 0:
             np.clip(means, eps, 1 - eps, out=means)
         self.means_ = means.astype(dtype, copy=False)
@@ -240,10 +272,43 @@ class BernoulliMixture(BaseMixture):
     def _estimate_log_prob(self, X):
         log_mu = np.log(self.means_)
         log_1m_mu = np.log1p(-self.means_)
+        missing = _missing(X)
+        if missing is not None:
+            X = _zero_missing(X)
         log_prob = X @ (log_mu - log_1m_mu).T
         log_prob = np.asarray(log_prob, dtype=self.means_.dtype)
         log_prob += log_1m_mu.sum(axis=1)
+        if missing is not None:
+            # A missing pixel drops out of the product: remove its log(1 - mu) term.
+            log_prob -= np.asarray(missing @ log_1m_mu.T, dtype=log_prob.dtype)
         return log_prob
+
+    def _fill_missing(self, X, rng=None):
+        """X with its NaN replaced from p(x_m | x_o): sum_k p(k | x_o) mu_km, or
+        with ``rng`` a draw (k ~ p(k | x_o), then Bernoulli(mu_km)); dense output.
+
+        Parameters
+        ----------
+        X : ndarray or CSR matrix of shape (n_samples, n_features)
+        rng : numpy.random.Generator or None
+
+        Returns
+        -------
+        filled : ndarray of shape (n_samples, n_features)
+        """
+        dense = X.toarray() if sp.issparse(X) else np.array(X)
+        missing = np.isnan(dense)
+        if not missing.any():
+            return dense
+        resp = self._responsibilities(X)
+        if rng is None:
+            fill = resp @ self.means_
+        else:
+            cumulative = np.cumsum(resp, axis=1)
+            chosen = np.minimum((rng.uniform(size=(len(dense), 1)) > cumulative).sum(axis=1),
+                                self.n_components - 1)
+            fill = (rng.uniform(size=dense.shape) < self.means_[chosen]).astype(dense.dtype)
+        return np.where(missing, fill, dense)
 
     def _estimate_log_weights(self):
         with np.errstate(divide="ignore"):
@@ -274,7 +339,35 @@ class BernoulliMixture(BaseMixture):
             self.means_.dtype
         )
 
+    _allow_nan = True
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _observed_mass(stats):
+    """sum_i r_ik o_ij of statistics (nk broadcast over the pixels when complete)."""
+    nk, counts, observed = stats
+    return np.broadcast_to(nk[:, np.newaxis], counts.shape) if observed is None else observed
+
+
+def _missing(X):
+    """Indicator of the missing entries (sparse for CSR X), or None without NaN."""
+    if sp.issparse(X):
+        nan = np.isnan(X.data)
+        if not nan.any():
+            return None
+        return sp.csr_matrix((nan.astype(X.dtype), X.indices, X.indptr), shape=X.shape)
+    nan = np.isnan(X)
+    return nan.astype(X.dtype) if nan.any() else None
+
+
+def _zero_missing(X):
+    """X with its missing entries 0 (they then add nothing to the products)."""
+    if sp.issparse(X):
+        X = X.copy()
+        X.data[np.isnan(X.data)] = 0
+        return X
+    return np.where(np.isnan(X), 0, X)

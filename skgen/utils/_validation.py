@@ -267,7 +267,7 @@ def check_positive_int(value, name="n_samples"):
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def check_binary(X, name="X"):
+def check_binary(X, name="X", allow_nan=False):
     """Raise unless every entry of ``X`` is 0 or 1.
 
     Parameters
@@ -276,6 +276,8 @@ def check_binary(X, name="X"):
         Data to check. For sparse input only the stored values are read.
     name : str, default="X"
         Name used in the message.
+    allow_nan : bool, default=False
+        NaN (a missing entry) passes too.
 
     Raises
     ------
@@ -285,6 +287,8 @@ def check_binary(X, name="X"):
     """
     values = X.data if sp.issparse(X) else np.asarray(X)
     bad = (values != 0) & (values != 1)
+    if allow_nan:
+        bad &= ~np.isnan(values)
     if np.any(bad):
         offending = np.unique(values[bad])
         shown = ", ".join(f"{v:g}" for v in offending[:5])

@@ -254,3 +254,74 @@ def test_marginalising_beats_mean_imputation_on_held_out_rows():
     filled = np.where(np.isnan(train), np.nanmean(train, axis=0), train)
     imputed = GaussianMixtureEM(3, random_state=0).fit(filled)
     assert ours.score(test) > imputed.score(test)
+
+
+# ------------------------------------------------------------------ Bernoulli
+def _binary(seed, n=1500, d=20, fraction=0.3):
+    rng = np.random.RandomState(seed)
+    P = rng.uniform(0.1, 0.9, size=(3, d))
+    X = (rng.uniform(size=(n, d)) < P[rng.randint(3, size=n)]).astype(np.float64)
+    truth = X.copy()
+    X[rng.uniform(size=X.shape) < fraction] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = truth[np.isnan(X).all(axis=1), 0]
+    return X, truth
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bernoulli_marginal_and_monotone_em(seed):
+    from skgen import BernoulliMixture
+
+    X, _ = _binary(seed)
+    model = BernoulliMixture(3, binarize=None, random_state=seed, max_iter=100, tol=0).fit(X)
+    assert np.all(np.diff(model.lower_bounds_) >= -1e-12)
+    ref = []
+    for x in X[:30]:
+        o = ~np.isnan(x)
+        ref.append(logsumexp([
+            np.log(model.weights_[k]) + np.sum(x[o] * np.log(model.means_[k, o])
+                                               + (1 - x[o]) * np.log1p(-model.means_[k, o]))
+            for k in range(3)]))
+    np.testing.assert_allclose(model.score_samples(X[:30]), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_bernoulli_m_step_divides_by_the_observed_mass():
+    from skgen import BernoulliMixture
+
+    X, _ = _binary(0, n=200)
+    start = BernoulliMixture(2, binarize=None, random_state=0, max_iter=2, alpha=0.5).fit(X)
+    step = BernoulliMixture(2, binarize=None, max_iter=1, alpha=0.5,
+                            weights_init=start.weights_, means_init=start.means_).fit(X)
+    resp = start.predict_proba(X)
+    observed = ~np.isnan(X)
+    counts = resp.T @ np.where(observed, X, 0)
+    mass = resp.T @ observed
+    eps = np.finfo(float).eps
+    np.testing.assert_allclose(step.means_, (counts + 0.5) / (mass + 1.0 + 10 * eps),
+                               rtol=1e-12)
+
+
+def test_bernoulli_sparse_and_thresholded_input_with_missing_values():
+    import scipy.sparse as sp
+
+    from skgen import BernoulliMixture
+
+    X, _ = _binary(1)
+    dense = BernoulliMixture(3, binarize=None, random_state=0).fit(X)
+    sparse = BernoulliMixture(3, binarize=None, random_state=0).fit(sp.csr_matrix(X))
+    np.testing.assert_allclose(sparse.means_, dense.means_, rtol=1e-12, atol=1e-14)
+    scaled = np.where(np.isnan(X), np.nan, X * 200 + 20)  # "pixels": threshold at 100
+    thresholded = BernoulliMixture(3, binarize=100.0, random_state=0).fit(scaled)
+    np.testing.assert_allclose(thresholded.means_, dense.means_, rtol=1e-12)
+
+
+def test_bernoulli_imputation_beats_the_column_mean():
+    from sklearn.impute import SimpleImputer
+
+    from skgen import BernoulliMixture, GenerativeImputer
+
+    X, truth = _binary(2, fraction=0.2)
+    missing = np.isnan(X)
+    ours = GenerativeImputer(BernoulliMixture(3, binarize=None, random_state=0)).fit_transform(X)
+    mean = SimpleImputer().fit_transform(X)
+    accuracy = lambda Z: np.mean((Z[missing] > 0.5) == truth[missing])  # noqa: E731
+    assert accuracy(ours) > accuracy(mean) + 0.05
