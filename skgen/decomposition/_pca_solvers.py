@@ -24,10 +24,20 @@ from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.extmath import svd_flip
 
 from ..utils._numba import single_threaded_blas
-from ..utils._validation import internal_scale
+from ..utils._validation import internal_scale, missing_values_hint
 from ._pca_numerics import _centered_operator, _randomized_svd
 
 __all__ = ["fit_pca"]
+
+
+def _finite(pca, values):
+    """scikit-learn's finiteness check, its NaN message naming the imputer."""
+    try:
+        assert_all_finite(values, input_name="X", estimator_name=type(pca).__name__)
+    except ValueError as error:
+        if "NaN" not in str(error):
+            raise
+        raise ValueError(f"{error}\n{missing_values_hint(pca)}") from None
 
 
 def fit_pca(pca, X, solver, k, peak):
@@ -67,8 +77,7 @@ def fit_pca(pca, X, solver, k, peak):
         On sparse X with 'full' or 'covariance_eigh'.
     """
     if solver != "covariance_eigh" or sp.issparse(X):
-        assert_all_finite(X.data if sp.issparse(X) else X, input_name="X",
-                          estimator_name=type(pca).__name__)
+        _finite(pca, X.data if sp.issparse(X) else X)
     if sp.issparse(X) and solver in ("full", "covariance_eigh"):
         raise TypeError(
             f"svd_solver={solver!r} does not support sparse input; use "
@@ -129,7 +138,7 @@ def _fit_covariance_eigh(pca, X, mean, k):
         G = X.T @ X if n >= d else X @ X.T
     if not np.all(np.isfinite(np.diagonal(G))):
         # A sum of squares is inf/NaN exactly when its row or column has one.
-        assert_all_finite(X, input_name="X", estimator_name=type(pca).__name__)
+        _finite(pca, X)
     if n >= d:
         # d x d scatter by one GEMM, centred afterwards (as scikit-learn does).
         G -= n * np.outer(mean, mean).astype(X.dtype)

@@ -69,20 +69,46 @@ def check_X(estimator, X, *, reset, accept_sparse=False, ensure_min_samples=1,
     """
     if accept_sparse is True:
         accept_sparse = ["csr", "csc", "coo"]
-    X = validate_data(
-        estimator,
-        X,
-        reset=reset,
-        accept_sparse=accept_sparse,
-        dtype=list(FLOAT_DTYPES),
-        ensure_min_samples=ensure_min_samples,
-        ensure_all_finite=ensure_all_finite,
-    )
+    try:
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            accept_sparse=accept_sparse,
+            dtype=list(FLOAT_DTYPES),
+            ensure_min_samples=ensure_min_samples,
+            ensure_all_finite=ensure_all_finite,
+        )
+    except ValueError as error:
+        if ensure_all_finite is True and "NaN" in str(error):
+            raise ValueError(f"{error}\n{missing_values_hint(estimator)}") from None
+        raise
     if sp.issparse(X):
         X = sp.csr_matrix(X)
     if magnitude_dtype is not False:
         check_magnitude(X, X.dtype if magnitude_dtype is None else magnitude_dtype)
     return X
+
+
+def missing_values_hint(estimator):
+    """What to do with NaN for an estimator that cannot marginalise them.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+
+    Returns
+    -------
+    hint : str
+        Names :class:`skgen.GenerativeImputer` and the models that take NaN.
+    """
+    name = type(estimator).__name__
+    return (
+        f"{name} cannot marginalise missing values (NaN). Fill them from a generative "
+        f"model first: make_pipeline(skgen.GenerativeImputer(), {name}(...)) (one "
+        "full-covariance Gaussian by default, or GenerativeImputer(GaussianMixtureEM(K))); "
+        "skgen.GaussianMixtureEM and skgen.BernoulliMixture fit data with NaN directly."
+    )
 
 
 def check_magnitude(X, dtype=None):

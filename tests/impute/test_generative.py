@@ -1,5 +1,7 @@
 """GenerativeImputer: conditional means and draws from a fitted generative model."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -133,3 +135,19 @@ def test_refusals():
     fitted = GenerativeImputer().fit(X)
     with pytest.raises(ValueError, match="features"):
         fitted.transform(X[:, :3])
+
+
+@pytest.mark.parametrize("name", ["PCA", "SparseCoder", "DictionaryLearning", "LLE", "TSNE",
+                                  "VAE", "DenoisingAE", "MiniBatchDictionaryLearning"])
+def test_estimators_that_cannot_marginalise_name_the_imputer(name):
+    import skgen
+
+    X = np.random.RandomState(0).rand(30, 4)
+    X[2, 1] = np.nan
+    args = {"dictionary": np.eye(4)} if name == "SparseCoder" else {}
+    with pytest.raises(ValueError, match=r"NaN(.|\n)*GenerativeImputer\(\)"):
+        getattr(skgen, name)(**args).fit(X)
+    # ... and the pipeline the message proposes works.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        make_pipeline(GenerativeImputer(), getattr(skgen, name)(**args)).fit(X)
