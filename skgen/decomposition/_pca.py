@@ -21,8 +21,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int, check_X
 from ..utils._rows import mean_score, row_source
-from ..utils._validation import check_magnitude
+from ..utils._validation import check_magnitude, check_observed_rows
 from ._pca_dask import fit_dask_pca
+from ._pca_missing import fit_ppca_missing, ppca_conditional_mean, ppca_log_likelihood
 from ._pca_numerics import _centered_sq_norms, _minka_log_evidence, _project_rows
 from ._pca_solvers import fit_pca
 
@@ -38,6 +39,15 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     Bishop (1999), "Probabilistic principal component analysis", JRSS B 61(3),
     eqs. (7)-(8): ``score_samples`` evaluates its log-density and ``sample`` draws
     from it.
+
+    Missing values: NaN in an in-memory X marks a missing entry. ``fit`` then
+    fits probabilistic PCA by EM on the observed entries (Tipping & Bishop 1999,
+    appendix; Ilin & Raiko 2010, JMLR 11), whatever ``svd_solver``, with an
+    integer ``n_components`` below n_features (None: min(n_samples,
+    n_features) - 1); ``transform`` of a row with NaN is the projection of
+    E[x | x_o], ``score_samples`` the log-density of its observed entries. A
+    row with no observed entry, infinity, and NaN in sparse or dask input are
+    refused. Without NaN nothing changes.
 
     Parameters
     ----------
@@ -103,6 +113,11 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         float ``n_components`` or 'mle' (as scikit-learn).
     n_samples_ : int
         Training samples.
+    n_iter_ : int
+        EM iterations, when X had missing values (absent otherwise).
+    log_likelihoods_ : ndarray of shape (n_iter_,)
+        Mean log-likelihood of the observed entries per row before each M-step
+        (nats, non-decreasing), when X had missing values.
     n_features_in_ : int
         Features seen in ``fit``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
@@ -296,8 +311,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 "svd_solver='arpack' does not support dask arrays; use 'randomized' "
                 "(dask's svd_compressed) or an exact solver"
             )
-        k = self._check_n_components(X, solver)
         n, d = X.shape
+        if not rows.lazy and not sp.issparse(X) and np.isnan(X).any():
+            # Missing entries: probabilistic PCA by EM on the observed ones.
+            self._fit_missing(X)
+            return rows
+        k = self._check_n_components(X, solver)
         # The one choice of solver family: passes over chunks, or in memory.
         if rows.lazy:
             spectrum, vt, total_var, mean = fit_dask_pca(
@@ -306,6 +325,69 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             spectrum, vt, total_var, mean = fit_pca(self, X, solver, k, peak["value"])
         self._set_model(spectrum, vt, total_var, mean, k, n, d)
         return rows
+
+    def _fit_missing(self, X):
+        """PPCA by EM on the observed entries (:mod:`._pca_missing`)."""
+        n, d = X.shape
+        if np.isinf(X).any():
+            raise ValueError("Input X contains infinity.")
+        check_observed_rows(X)
+        k = self.n_components
+        if k is None:
+            k = max(min(n, d) - 1, 1)
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or not 1 <= k < d:
+            raise ValueError(
+                f"X has missing values (NaN): PCA then fits probabilistic PCA by EM, which "
+                f"needs n_components an integer between 1 and n_features - 1 = {d - 1} "
+                f"(or None for {max(min(n, d) - 1, 1)}), got {self.n_components!r}"
+            )
+        eigenvalues, components, sigma2, mean, n_iter, history = fit_ppca_missing(X, k)
+        dtype = X.dtype
+        self.components_ = np.ascontiguousarray(components, dtype=dtype)
+        self.explained_variance_ = eigenvalues.astype(dtype)
+        total = float(eigenvalues.sum() + (d - k) * sigma2)
+        self.explained_variance_ratio_ = (eigenvalues / total).astype(dtype)
+        self.singular_values_ = np.sqrt(eigenvalues * (n - 1)).astype(dtype)
+        self.mean_ = mean.astype(dtype)
+        self.noise_variance_ = float(sigma2)
+        self.n_components_ = k
+        self.n_samples_ = n
+        self.n_iter_ = n_iter
+        self.log_likelihoods_ = history
+
+    def _fill_missing(self, X, rng=None):
+        """X with its NaN replaced from the PPCA model's p(x_m | x_o): the
+        conditional mean, or a draw with ``rng`` (for :class:`skgen.GenerativeImputer`).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+        rng : numpy.random.Generator or None
+
+        Returns
+        -------
+        filled : ndarray of shape (n_samples, n_features)
+        """
+        observed = ~np.isnan(X)
+        if observed.all():
+            return X
+        check_observed_rows(X)
+        W, sigma2 = self._ppca()
+        rows = ~observed.all(axis=1)
+        out = X.copy()
+        out[rows] = ppca_conditional_mean(X[rows], observed[rows],
+                                          self.mean_.astype(np.float64), W, sigma2, rng)
+        return out
+
+    def _ppca(self):
+        """W (n_features, k) and a positive sigma^2 of the fitted model, float64."""
+        ev = self.explained_variance_.astype(np.float64)
+        sigma2 = float(self.noise_variance_)
+        if sigma2 <= 0:
+            # All variance kept: a tiny isotropic floor conditions incomplete rows.
+            sigma2 = 1e-12 * max(float(ev.max(initial=0.0)), np.finfo(np.float64).tiny)
+        W = self.components_.T.astype(np.float64) * np.sqrt(np.maximum(ev - sigma2, 0.0))
+        return W, sigma2
 
     def _set_model(self, spectrum, vt, total_var, mean, k, n, d):
         """The fitted attributes from the spectrum and axes of any solver."""
@@ -345,6 +427,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ transforms
     def _project(self, X):
+        if not sp.issparse(X):
+            # Rows with NaN: the projection of E[x | x_o] under the PPCA model,
+            # the posterior mean of the projection given the observed entries.
+            X = self._fill_missing(X)
         Z = np.asarray(X @ self.components_.T if sp.issparse(X)
                        else _project_rows(X, self.components_))
         Z -= self.mean_ @ self.components_.T
@@ -373,7 +459,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         rows = row_source(self, X, reset=False, check=lambda X: check_X(
-            self, X, reset=False, accept_sparse=["csr", "csc"]))
+            self, X, reset=False, accept_sparse=["csr", "csc"], ensure_all_finite="allow-nan"))
         return rows.map(self._project, n_columns=self.n_components_, dtype=rows.dtype)
 
     def inverse_transform(self, X):
@@ -481,7 +567,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             columns), whose density is a point mass.
         """
         check_is_fitted(self)
-        rows = row_source(self, X, reset=False, check=lambda X: check_X(self, X, reset=False))
+        rows = row_source(self, X, reset=False, check=lambda X: check_X(
+            self, X, reset=False, ensure_all_finite="allow-nan"))
         if self.noise_variance_ == 0 and not np.any(self.explained_variance_ > 0):
             raise ValueError(
                 "PCA was fitted on data of zero variance (every column constant): "
@@ -491,6 +578,21 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return rows.map(self._log_likelihood_rows, dtype=np.float64)
 
     def _log_likelihood_rows(self, X):
+        observed = ~np.isnan(X)
+        if observed.all():
+            return self._complete_log_likelihood(X)
+        # Rows with NaN: the marginal of their observed entries.
+        check_observed_rows(X)
+        out = np.empty(X.shape[0])
+        complete = observed.all(axis=1)
+        if complete.any():
+            out[complete] = self._complete_log_likelihood(X[complete])
+        W, sigma2 = self._ppca()
+        out[~complete] = ppca_log_likelihood(X[~complete], observed[~complete],
+                                             self.mean_.astype(np.float64), W, sigma2)
+        return out
+
+    def _complete_log_likelihood(self, X):
         inside, sigma2 = self._model_variances()
         n, d = X.shape
         k = self.n_components_
@@ -571,5 +673,6 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -34,8 +34,9 @@ class GenerativeImputer(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     estimator : estimator or None, default=None
-        A generative model that accepts NaN and implements ``_fill_missing``
-        (today :class:`skgen.GaussianMixtureEM`). None: a single
+        A generative model fitted to data with NaN by marginalising them:
+        :class:`skgen.GaussianMixtureEM`, :class:`skgen.BernoulliMixture` or
+        :class:`skgen.PCA` (probabilistic PCA). None: a single
         full-covariance Gaussian, ``GaussianMixtureEM(n_components=1)``.
     sample_posterior : bool, default=False
         Draw each row's missing entries from p(x_m | x_o) (for a mixture: a
@@ -122,7 +123,8 @@ class GenerativeImputer(TransformerMixin, BaseEstimator):
         if not hasattr(estimator, "_fill_missing"):
             raise ValueError(
                 f"estimator={type(estimator).__name__} cannot fill missing entries; use "
-                "skgen.GaussianMixtureEM (the default is one full-covariance Gaussian)"
+                "skgen.GaussianMixtureEM, BernoulliMixture or PCA (the default is one "
+                "full-covariance Gaussian)"
             )
         rows = row_source(self, X, reset=True, check=lambda X: self._check(X, True),
                           allow_nan=True, ensure_min_samples=2)

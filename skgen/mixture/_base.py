@@ -63,32 +63,12 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils import check_n_samples, check_positive_int, check_X
 from ..utils._numba import blas_threads_for_load
 from ..utils._rows import ArrayRows, row_source
-from ..utils._validation import internal_scale
+from ..utils._validation import check_observed_rows, internal_scale
 from ._init import initial_statistics
 from ._passes import (add_pairs, em_pass, merge_passes, normalize_log_prob, observed_sums,
                       score_pass)
 
 __all__ = ["BaseMixture"]
-
-
-def _check_observed_rows(X):
-    """Refuse rows whose every entry is missing (NaN): nothing to marginalise to.
-
-    Raises
-    ------
-    ValueError
-        Naming the first such row and their number.
-    """
-    if sp.issparse(X) or X.shape[1] == 0:
-        return
-    empty = np.isnan(X).all(axis=1)
-    if empty.any():
-        rows = np.flatnonzero(empty)
-        raise ValueError(
-            f"X has {rows.size} row(s) with no observed entry (every value NaN), "
-            f"the first at row {rows[0]}: a row must observe at least one feature; "
-            "drop such rows"
-        )
 
 
 class BaseMixture(
@@ -171,7 +151,7 @@ class BaseMixture(
         validated rows (in memory: all of them; on dask: each chunk as read):
         here, that every row observes at least one entry."""
         if self._allow_nan:
-            _check_observed_rows(X)
+            check_observed_rows(X)
         return X
 
     def _rows(self, X, reset, sample_weight=None):

@@ -90,6 +90,31 @@ def check_X(estimator, X, *, reset, accept_sparse=False, ensure_min_samples=1,
     return X
 
 
+def check_observed_rows(X):
+    """Refuse rows whose every entry is missing (NaN): nothing to marginalise to.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Sparse input is not checked (a stored NaN leaves the row's zeros observed).
+
+    Raises
+    ------
+    ValueError
+        Naming the first such row and their number.
+    """
+    if sp.issparse(X) or X.shape[1] == 0:
+        return
+    empty = np.isnan(X).all(axis=1)
+    if empty.any():
+        rows = np.flatnonzero(empty)
+        raise ValueError(
+            f"X has {rows.size} row(s) with no observed entry (every value NaN), "
+            f"the first at row {rows[0]}: a row must observe at least one feature; "
+            "drop such rows"
+        )
+
+
 def missing_values_hint(estimator):
     """What to do with NaN for an estimator that cannot marginalise them.
 
@@ -107,7 +132,7 @@ def missing_values_hint(estimator):
         f"{name} cannot marginalise missing values (NaN). Fill them from a generative "
         f"model first: make_pipeline(skgen.GenerativeImputer(), {name}(...)) (one "
         "full-covariance Gaussian by default, or GenerativeImputer(GaussianMixtureEM(K))); "
-        "skgen.GaussianMixtureEM and skgen.BernoulliMixture fit data with NaN directly."
+        "skgen.GaussianMixtureEM, BernoulliMixture and PCA fit data with NaN directly."
     )
 
 
