@@ -7,7 +7,7 @@ levels 0-16) are removed at random. :class:`skgen.GaussianMixtureEM` is fitted t
 what remains, marginalising the missing pixels exactly, and
 :class:`skgen.GenerativeImputer` fills them from the fitted model's conditional
 distribution p(x_m | x_o): one full-covariance Gaussian (the classical EM for the
-multivariate normal), and a mixture of 10. The figure shows a few digits with
+multivariate normal), and a mixture of 5. The figure shows a few digits with
 their holes, the two imputations, and the originals; the printout compares the
 imputation error with the column mean and with scikit-learn's KNNImputer.
 """
@@ -33,8 +33,9 @@ imputers = {
     "column mean": SimpleImputer(),
     "KNNImputer": KNNImputer(),
     "one Gaussian": GenerativeImputer(),
-    "mixture of 10": GenerativeImputer(GaussianMixtureEM(10, covariance_type="full",
-                                                         reg_covar=1e-2, random_state=0)),
+    "mixture of 5": GenerativeImputer(GaussianMixtureEM(5, covariance_type="full",
+                                                        reg_covar=1e-2, max_iter=40,
+                                                        random_state=0)),
 }
 filled = {}
 for name, imputer in imputers.items():
@@ -45,10 +46,10 @@ for name, imputer in imputers.items():
           f"({time.perf_counter() - tic:.1f} s)")
 
 # The mixture's held-out log-likelihood of the observed pixels (nats per image).
-model = imputers["mixture of 10"].estimator_
+model = imputers["mixture of 5"].estimator_
 print(f"mixture: mean log p(x_o) = {model.score(X_missing):.1f} nats per image")
 
-rows = ["with holes", "one Gaussian", "mixture of 10", "original"]
+rows = ["with holes", "one Gaussian", "mixture of 5", "original"]
 shown = [0, 11, 22, 33, 44, 55, 66, 77]
 fig, axes = plt.subplots(len(rows), len(shown), figsize=(8, 4.4),
                          gridspec_kw={"wspace": 0.08, "hspace": 0.12})
