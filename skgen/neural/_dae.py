@@ -67,16 +67,20 @@ def corrupt(spec, key, X, noise_level):
 
 def reconstruct(spec, params, X_tilde):
     """Decoder output from a (corrupted) input: logits for 'bce', values for
-    'mse'."""
-    code = mlp_apply(params["enc"], X_tilde, spec.activation)
+    'mse'. Missing entries (NaN) are fed as 0."""
+    code = mlp_apply(params["enc"], jnp.where(jnp.isnan(X_tilde), 0.0, X_tilde),
+                     spec.activation)
     return mlp_apply(params["dec"], code, spec.activation)
 
 
 def reconstruction_loss(spec, X, out):
-    """Per-row loss of ``out`` against clean X, averaged over features."""
-    if spec.loss == "bce":
-        return jnp.mean(jax.nn.softplus(out) - X * out, axis=-1)
-    return jnp.mean((X - out) ** 2, axis=-1)
+    """Per-row loss of ``out`` against clean X, averaged over the observed
+    features (a missing entry, NaN, is not reconstructed)."""
+    observed = ~jnp.isnan(X)
+    X = jnp.where(observed, X, 0.0)
+    term = jax.nn.softplus(out) - X * out if spec.loss == "bce" else (X - out) ** 2
+    count = jnp.sum(observed, axis=-1).astype(term.dtype)
+    return jnp.sum(jnp.where(observed, term, 0.0), axis=-1) / jnp.maximum(count, 1.0)
 
 
 def dae_loss(spec, params, X, key, hyper):
@@ -96,7 +100,7 @@ def _score_rows(spec, params, X, keys, noise_level):
 
 @partial(jax.jit, static_argnames=("spec",))
 def _encode(spec, params, X):
-    return mlp_apply(params["enc"], X, spec.activation)
+    return mlp_apply(params["enc"], jnp.where(jnp.isnan(X), 0.0, X), spec.activation)
 
 
 @partial(jax.jit, static_argnames=("spec",))
@@ -244,11 +248,12 @@ device, clip_norm, n_devices
         return {"noise_level": float(self.noise_level)}
 
     def _validate_values(self, X):
-        if self.loss == "bce" and X.size and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                f"loss='bce' needs X in [0, 1]; found values in [{X.min():g}, "
-                f"{X.max():g}]"
-            )
+        if self.loss == "bce" and X.size:
+            low, high = np.nanmin(X), np.nanmax(X)
+            if low < 0 or high > 1:
+                raise ValueError(
+                    f"loss='bce' needs X in [0, 1]; found values in [{low:g}, {high:g}]"
+                )
 
     def _scale_free(self):
         return self.loss == "bce"
@@ -261,7 +266,9 @@ device, clip_norm, n_devices
 
     def _after_fit(self, X):
         # X: the rescaled training rows; both summaries in X's own units.
-        self.feature_range_ = self._unscale(np.stack([X.min(axis=0), X.max(axis=0)]))
+        low, high = ((np.nanmin(X, axis=0), np.nanmax(X, axis=0)) if np.isnan(X).any()
+                     else (X.min(axis=0), X.max(axis=0)))
+        self.feature_range_ = self._unscale(np.stack([low, high]))
         self.reconstruction_variance_ = float(
             np.mean(self._score_losses(X)) if self.loss == "mse" else 0.0)
 

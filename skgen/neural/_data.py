@@ -14,7 +14,7 @@ import numpy as np
 
 from ..utils._rows import row_source
 from ._inference import map_fixed_rows
-from ._steps import SCAN_ROWS, key_rng, per_sample_loss, run_epoch
+from ._steps import SCAN_ROWS, key_rng, per_sample_loss, run_epoch, spec_for
 
 __all__ = ["TrainingData"]
 
@@ -45,7 +45,7 @@ class TrainingData:
         self.reset = reset
         self._device_X = None
         self._sample = None
-        self.rows = row_source(estimator, X, reset=reset, dtype=np.float32,
+        self.rows = row_source(estimator, X, reset=reset, dtype=np.float32, allow_nan=True,
                                check=lambda X: estimator._check_input(X, reset=reset),
                                prepare=estimator._checked_values)
         self.n_features = self.rows.n_features
@@ -94,7 +94,8 @@ class TrainingData:
             X = self.rows.X
             if self._device_X is None and X.shape[0] >= SCAN_ROWS:
                 self._device_X = jax.device_put(X, replicated)
-            return run_epoch(spec, batch_size, state, self._device_X, X, hyper, sharding)
+            return run_epoch(spec_for(spec, X), batch_size, state, self._device_X, X, hyper,
+                             sharding)
         order = key_rng(state.key).permutation(self.rows.block_ids())
 
         def to_device(rows):
@@ -104,8 +105,8 @@ class TrainingData:
 
         total, count = 0.0, 0
         for rows, on_device in self.rows.blocks(order, WINDOW_BLOCKS, to_device):
-            state, loss = run_epoch(spec, batch_size, state, on_device, rows, hyper,
-                                    sharding)
+            state, loss = run_epoch(spec_for(spec, rows), batch_size, state, on_device, rows,
+                                    hyper, sharding)
             total = total + loss * rows.shape[0]
             count += rows.shape[0]
         return state, total / count
@@ -123,12 +124,13 @@ class Validation:
         if not self.rows.lazy:
             if self._device_X is None:
                 self._device_X = jax.device_put(self.rows.X, replicated)
-            return float(jnp.mean(per_sample_loss(spec, params, self._device_X, key,
-                                                  hyper)))
+            return float(jnp.mean(per_sample_loss(spec_for(spec, self.rows.X), params,
+                                                  self._device_X, key, hyper)))
         total, count = 0.0, 0
         for rows in self.rows.blocks(then=self.data._scaled):
+            block_spec = spec_for(spec, rows)
             losses = map_fixed_rows(
-                lambda Xb: per_sample_loss(spec, params, Xb, key, hyper), rows)
+                lambda Xb: per_sample_loss(block_spec, params, Xb, key, hyper), rows)
             total += float(np.sum(losses, dtype=np.float64))
             count += rows.shape[0]
         return total / count

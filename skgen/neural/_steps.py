@@ -241,6 +241,25 @@ def run_epoch(spec, batch_size, state, X, X_host, hyper, sharding=None):
     return state, total / n
 
 
+def spec_for(spec, X):
+    """``spec`` with ``missing=True`` when X holds NaN, for models whose spec
+    has that field (their loss then masks the missing entries); otherwise
+    ``spec`` itself, so that complete data run the unmasked graph.
+
+    Parameters
+    ----------
+    spec : NamedTuple
+    X : ndarray
+
+    Returns
+    -------
+    spec : NamedTuple
+    """
+    if "missing" in getattr(spec, "_fields", ()) and np.isnan(X).any():
+        return spec._replace(missing=True)
+    return spec
+
+
 def training_compilations():
     """Compilations of the training step so far in this process.
 

@@ -21,11 +21,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_X, progress_bar
 from ..utils._rows import row_source
-from ..utils._validation import magnitude_limits, power_of_two_scale
+from ..utils._validation import (_peak, check_observed_rows, magnitude_limits,
+                                 power_of_two_scale)
 from ._data import TrainingData
 from ._devices import device_mesh, mesh_shardings, prng_key, resolve_device, to_numpy
 from ._inference import BLOCK_ROWS, as_output, map_fixed_rows, row_keys
-from ._steps import MODELS, TrainState, make_optimizer, with_rates
+from ._steps import MODELS, TrainState, make_optimizer, spec_for, with_rates
 
 __all__ = ["BaseNeural"]
 
@@ -113,23 +114,25 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         0-255, 1e-17 or 1e30 units train the same network. A row is refused
         only when, rescaled, its squared norm would overflow float32.
         """
-        return self._scaled_input(check_X(self, X, reset=reset, magnitude_dtype=False),
-                                  reset)
+        return self._scaled_input(check_X(self, X, reset=reset, magnitude_dtype=False,
+                                          ensure_all_finite="allow-nan"), reset)
 
     def _checked_values(self, X):
         """``_validate_values`` as a row source's ``prepare`` (returns X)."""
+        check_observed_rows(X)
         self._validate_values(X)
         return X
 
     def _scaled_input(self, X, reset=False):
         """The value checks and rescaling of ``_check_input`` on validated rows
         (also each chunk of a dask array given to a fitted model)."""
+        check_observed_rows(X)
         self._validate_values(X)
         self._check_units(X)
         if reset:
             self._set_scale(X)
         scale = self.data_scale_
-        peak = float(np.max(np.abs(X))) if X.size else 0.0
+        peak = _peak(X)
         high, _ = magnitude_limits(X.shape, np.float32)
         if peak * scale > high:
             raise ValueError(
@@ -154,7 +157,7 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         magnitude a little: X must leave float64 2^16 of headroom (about
         2.7e303). Subclasses whose scores are squared units check more.
         """
-        peak = float(np.max(np.abs(X))) if X.size else 0.0
+        peak = _peak(X)
         limit = float(np.finfo(np.float64).max) * 2.0**-16
         if peak > limit:
             raise ValueError(
@@ -176,7 +179,7 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
             self.data_scale_ = 1.0
             return
         # power_of_two_scale brings the peak into [1, 2); halve unless it is 1.
-        peak = float(np.max(np.abs(X))) if X.size else 0.0
+        peak = _peak(X)
         scale = power_of_two_scale(X, peak)
         self.data_scale_ = scale if peak * scale <= 1.0 else scale / 2
 
@@ -186,9 +189,12 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         scale = self.data_scale_
         return X if scale == 1.0 else as_output(np.asarray(X, dtype=np.float64) / scale)
 
-    def _log_jacobian(self):
-        """log |d(X scaled) / dX| per sample: n_features log data_scale_ (nats)."""
-        return self.n_features_in_ * float(np.log(self.data_scale_))
+    def _log_jacobian(self, X=None):
+        """log |d(X scaled) / dX| per sample: n_features log data_scale_ (nats),
+        or, given rows X with missing entries, their observed count times it."""
+        if X is None or not np.isnan(X).any():
+            return self.n_features_in_ * float(np.log(self.data_scale_))
+        return (~np.isnan(X)).sum(axis=1) * float(np.log(self.data_scale_))
 
     def _device_array(self, X):
         return jax.device_put(jnp.asarray(X), self._device)
@@ -370,7 +376,7 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         """The row source of data X for a fitted model: rows checked, rescaled
         by ``data_scale_`` and float32 (each dask chunk as it is read)."""
         check_is_fitted(self, "params_")
-        rows = row_source(self, X, reset=False, magnitude=False,
+        rows = row_source(self, X, reset=False, magnitude=False, allow_nan=True,
                           check=lambda X: self._check_input(X, reset=False),
                           prepare=self._scaled_input)
         self._ensure_device()
@@ -424,7 +430,7 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
                                         dtype=np.float32)
 
     def _encode_rows(self, X):
-        spec, params = self._spec(), self._device_params()
+        spec, params = spec_for(self._spec(), X), self._device_params()
         return map_fixed_rows(lambda Xb: self._encode_batch(spec, params, Xb), X)
 
     def inverse_transform(self, X):
@@ -470,4 +476,5 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.input_tags.allow_nan = True
         return tags

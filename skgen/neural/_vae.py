@@ -26,7 +26,7 @@ from ..utils import check_positive_int
 from ._networks import mlp_apply, mlp_init
 from ..utils._rows import mean_score
 from ._inference import as_output
-from ._steps import register_model
+from ._steps import register_model, spec_for
 from ._training import BaseNeural
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -53,6 +53,9 @@ class VAESpec(NamedTuple):
     activation: str
     likelihood: str
     learned_sigma: bool  # Gaussian likelihood: a learned std per dimension
+    # The data hold missing entries (NaN): the masked likelihood and a
+    # zero-filled encoder input (complete data keep the unmasked graph).
+    missing: bool = False
 
 
 def vae_init(spec, key, n_features):
@@ -74,8 +77,10 @@ def encode(spec, params, X):
 
     The log-variance is clipped to [LOGVAR_MIN, LOGVAR_MAX] so that exp(logvar)
     stays finite in float32 (it overflows above 88) on inputs far from the
-    training data.
+    training data. Missing entries (NaN) are fed as 0 (Mattei & Frellsen 2019).
     """
+    if spec.missing:
+        X = jnp.where(jnp.isnan(X), 0.0, X)
     h = mlp_apply(params["enc"], X, spec.activation)
     logvar = jnp.clip(h[..., spec.n_components:], LOGVAR_MIN, LOGVAR_MAX)
     return h[..., : spec.n_components], logvar
@@ -87,19 +92,28 @@ def decode(spec, params, Z):
 
 
 def log_likelihood(spec, params, X, out, hyper):
-    """log p(x | z) summed over features, nats; broadcasts X against out.
+    """log p(x_o | z) summed over the observed features, nats; broadcasts X
+    against out. A missing entry (NaN) drops out of the sum (MIWAE, Mattei &
+    Frellsen 2019).
 
     ``hyper['sigma']`` is the fixed std of a Gaussian likelihood without a
     learned one.
     """
+    if spec.missing:
+        observed = ~jnp.isnan(X)
+        X = jnp.where(observed, X, 0.0)
     if spec.likelihood == "bernoulli":
-        return jnp.sum(X * out - jax.nn.softplus(out), axis=-1)
-    if spec.learned_sigma:
-        log_sigma = jnp.maximum(params["log_sigma"], LOG_SIGMA_MIN)
+        term = X * out - jax.nn.softplus(out)
     else:
-        log_sigma = jnp.log(hyper["sigma"])
-    r = (X - out) * jnp.exp(-log_sigma)
-    return jnp.sum(-0.5 * r * r - log_sigma - 0.5 * _LOG_2PI, axis=-1)
+        if spec.learned_sigma:
+            log_sigma = jnp.maximum(params["log_sigma"], LOG_SIGMA_MIN)
+        else:
+            log_sigma = jnp.log(hyper["sigma"])
+        r = (X - out) * jnp.exp(-log_sigma)
+        term = -0.5 * r * r - log_sigma - 0.5 * _LOG_2PI
+    if spec.missing:
+        term = jnp.where(observed, term, 0.0)
+    return jnp.sum(term, axis=-1)
 
 
 def gaussian_kl(mu, logvar):
@@ -306,11 +320,13 @@ class VAE(BaseNeural):
                 "sigma": 1.0 if self.sigma is None else float(self.sigma)}
 
     def _validate_values(self, X):
-        if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                "likelihood='bernoulli' needs X in [0, 1]; found values in "
-                f"[{X.min():g}, {X.max():g}]"
-            )
+        if self.likelihood == "bernoulli" and X.size:
+            low, high = np.nanmin(X), np.nanmax(X)
+            if low < 0 or high > 1:
+                raise ValueError(
+                    "likelihood='bernoulli' needs X in [0, 1]; found values in "
+                    f"[{low:g}, {high:g}]"
+                )
 
     def _scale_free(self):
         return self.likelihood == "bernoulli"
@@ -323,7 +339,8 @@ class VAE(BaseNeural):
     def _adapt_init(self, params, X):
         # Start the decoder at the data mean: output bias = logit / value of the
         # per-feature mean, log-std = log of the per-feature std.
-        mean = X.mean(axis=0)
+        missing = np.isnan(X).any()
+        mean = np.nanmean(X, axis=0) if missing else X.mean(axis=0)
         if self.likelihood == "bernoulli":
             p = np.clip(mean, 1e-3, 1 - 1e-3)
             bias = np.log(p) - np.log1p(-p)
@@ -331,7 +348,8 @@ class VAE(BaseNeural):
             bias = mean
             if "log_sigma" in params:
                 params["log_sigma"] = jnp.asarray(
-                    np.log(np.maximum(X.std(axis=0), np.exp(LOG_SIGMA_MIN))),
+                    np.log(np.maximum(np.nanstd(X, axis=0) if missing else X.std(axis=0),
+                                      np.exp(LOG_SIGMA_MIN))),
                     jnp.float32)
         params["dec"][-1]["b"] = jnp.asarray(bias, jnp.float32)
         return params
@@ -372,10 +390,11 @@ class VAE(BaseNeural):
 
     def _score_rows(self, X):
         return (self._bound(X, self.n_importance_samples, jax.random.PRNGKey(0))
-                + self._log_jacobian())
+                + self._log_jacobian(X))
 
     def _bound(self, X, k, key):
-        spec, params, hyper = self._spec(), self._device_params(), self._hyper_tree()
+        spec = spec_for(self._spec(), X)
+        params, hyper = self._device_params(), self._hyper_tree()
         if k == 1:
             return self._map_rows(X, lambda Xb, keys: _elbo(spec, params, Xb, keys, hyper),
                                   key)

@@ -132,7 +132,8 @@ def missing_values_hint(estimator):
         f"{name} cannot marginalise missing values (NaN). Fill them from a generative "
         f"model first: make_pipeline(skgen.GenerativeImputer(), {name}(...)) (one "
         "full-covariance Gaussian by default, or GenerativeImputer(GaussianMixtureEM(K))); "
-        "skgen.GaussianMixtureEM, BernoulliMixture and PCA fit data with NaN directly."
+        "skgen.GaussianMixtureEM, BernoulliMixture, PCA, VAE and DenoisingAE fit data "
+        "with NaN directly."
     )
 
 

@@ -140,7 +140,7 @@ def test_refusals():
 
 
 @pytest.mark.parametrize("name", ["SparseCoder", "DictionaryLearning", "LLE", "TSNE",
-                                  "VAE", "DenoisingAE", "MiniBatchDictionaryLearning"])
+                                  "MiniBatchDictionaryLearning"])
 def test_estimators_that_cannot_marginalise_name_the_imputer(name):
     import skgen
 

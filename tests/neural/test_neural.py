@@ -217,7 +217,11 @@ def test_dae_denoises(digits):
 def test_non_finite(cls, bad, digits):
     X = digits.copy()
     X[3, 3] = bad
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    if np.isnan(bad):
+        # A missing entry (tests/neural/test_neural_missing.py).
+        assert np.isfinite(_quiet_fit(cls(2, hidden_layer_sizes=(8,), max_iter=1), X).score(X))
+        return
+    with pytest.raises(ValueError, match="infinity"):
         cls(max_iter=1).fit(X)
 
 
