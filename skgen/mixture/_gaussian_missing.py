@@ -241,13 +241,18 @@ def missing_log_prob(X, observed, means, prec_chol, covariance_type):
             maha, log_det_mm, _, _ = condition_rows(X, observed, order, means[k], U)
             out[:, k] = const - 0.5 * (maha + log_det_mm) + np.log(np.diag(U)).sum()
     else:
+        # sum_{j in o} lambda_kj (x_j - mu_kj)^2 expanded into three products over
+        # all components at once, about the centre of the means (float64).
         precisions = _diagonal_precisions(prec_chol, covariance_type, means.shape)
-        X64 = X.astype(np.float64)
+        centre = means.mean(axis=0)
+        Xc = np.where(observed, X.astype(np.float64) - centre, 0.0)
+        mu = means - centre
         mask = observed.astype(np.float64)
-        for k in range(K):
-            diff = np.where(observed, X64 - means[k], 0.0)
-            out[:, k] = (const - 0.5 * ((diff * diff) @ precisions[k])
-                         + 0.5 * (mask @ np.log(precisions[k])))
+        maha = (Xc * Xc) @ precisions.T
+        maha -= 2.0 * (Xc @ (precisions * mu).T)
+        maha += mask @ (precisions * mu * mu).T
+        np.maximum(maha, 0.0, out=maha)
+        out[:] = const[:, None] - 0.5 * maha + 0.5 * (mask @ np.log(precisions).T)
     return out
 
 
@@ -292,14 +297,23 @@ def missing_statistics(X, observed, resp, means, prec_chol, covariance_type):
             else:
                 scatter += part.scatter[0] + cond_cov
     else:
+        # Completed rows x^_kj = x_j (observed) or mu_kj (missing), summed in
+        # closed form over all components, about the centre of the means.
         variances = 1.0 / _diagonal_precisions(prec_chol, covariance_type, means.shape)
-        X64 = X.astype(np.float64)
-        missing = (~observed).astype(np.float64)
-        for k in range(K):
-            completed = np.where(observed, X64, means[k])
-            part = block_moments(completed, resp[:, k:k + 1], "diag")
-            mean[k] = part.mean[0]
-            scatter[k] = part.scatter[0] + (resp[:, k] @ missing) * variances[k]
+        centre = means.mean(axis=0)
+        Xc = np.where(observed, X.astype(np.float64) - centre, 0.0)
+        mu = means - centre
+        mask = observed.astype(np.float64)
+        observed_mass = resp.T @ mask  # sum_i r_ik o_ij
+        missing_mass = weight[:, None] - observed_mass
+        sums = resp.T @ Xc
+        safe = np.where(weight > 0, weight, 1.0)[:, None]
+        offset = (sums + missing_mass * mu) / safe
+        mean = np.where(weight[:, None] > 0, offset + centre, 0.0)
+        # sum_i r_ik o_ij (x_ij - m_kj)^2 + (mu_kj - m_kj)^2 missing mass + conditional variance.
+        observed_part = resp.T @ (Xc * Xc) - 2.0 * offset * sums + offset ** 2 * observed_mass
+        scatter = (np.maximum(observed_part, 0.0) + (mu - offset) ** 2 * missing_mass
+                   + missing_mass * variances)
     dtype = X.dtype
     return Moments(weight.astype(dtype), mean.astype(dtype), scatter.astype(dtype), kind)
 
