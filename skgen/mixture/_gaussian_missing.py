@@ -39,6 +39,26 @@ __all__ = ["condition_rows", "missing_patterns", "observed_mask", "missing_log_p
 
 
 @jit
+def _forward(L, n, b):
+    """b <- L^-1 b for the lower-triangular L[:n, :n], in place."""
+    for a in range(n):
+        s = b[a]
+        for e in range(a):
+            s -= L[a, e] * b[e]
+        b[a] = s / L[a, a]
+
+
+@jit
+def _backward(L, n, b):
+    """b <- L^-T b for the lower-triangular L[:n, :n], in place."""
+    for a in range(n - 1, -1, -1):
+        s = b[a]
+        for e in range(a + 1, n):
+            s -= L[e, a] * b[e]
+        b[a] = s / L[a, a]
+
+
+@jit
 def _condition_kernel(observed, order, precision, D, completed, correction, log_det_mm,
                       resp, cond_cov):
     """Per row with missing entries m, from D = Lambda z0 (z0: x - mu with the
@@ -84,35 +104,26 @@ def _condition_kernel(observed, order, precision, D, completed, correction, log_
                         L[a, c] = s / L[c, c]
                 current_log_det += 2.0 * np.log(L[a, a])
             if want_cov:
+                # Lambda_mm^-1, column by column: L^-T L^-1 e_c.
                 for c in range(n_m):
                     for a in range(n_m):
-                        s = 1.0 if a == c else 0.0
-                        for e in range(a):
-                            s -= L[a, e] * b[e]
-                        b[a] = s / L[a, a]
-                    for a in range(n_m - 1, -1, -1):
-                        s = b[a]
-                        for e in range(a + 1, n_m):
-                            s -= L[e, a] * b[e]
-                        b[a] = s / L[a, a]
+                        b[a] = 1.0 if a == c else 0.0
+                    _forward(L, n_m, b)
+                    _backward(L, n_m, b)
                     for a in range(n_m):
                         inv[a, c] = b[a]
         previous = i
+        for a in range(n_m):
+            b[a] = D[i, m_idx[a]]
+        _forward(L, n_m, b)
         total = 0.0
         for a in range(n_m):
-            s = D[i, m_idx[a]]
-            for e in range(a):
-                s -= L[a, e] * b[e]
-            b[a] = s / L[a, a]
             total += b[a] * b[a]
         correction[i] = total
         log_det_mm[i] = current_log_det
         if want_rows:
-            for a in range(n_m - 1, -1, -1):
-                s = b[a]
-                for e in range(a + 1, n_m):
-                    s -= L[e, a] * b[e]
-                b[a] = s / L[a, a]
+            _backward(L, n_m, b)
+            for a in range(n_m):
                 completed[i, m_idx[a]] -= b[a]
         if want_cov:
             r = resp[i]
