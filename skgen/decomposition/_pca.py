@@ -115,7 +115,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Training samples.
     n_iter_ : int
         EM iterations, when X had missing values (absent otherwise).
-    log_likelihoods_ : ndarray of shape (n_iter_,)
+    log_likelihoods_ : ndarray of shape (``n_iter_``,)
         Mean log-likelihood of the observed entries per row before each M-step
         (nats, non-decreasing), when X had missing values.
     n_features_in_ : int

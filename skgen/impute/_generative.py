@@ -57,7 +57,7 @@ class GenerativeImputer(TransformerMixin, BaseEstimator):
     indicator_ : sklearn.impute.MissingIndicator or None
         With ``add_indicator``.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         When X has string column names.
 
     Raises
