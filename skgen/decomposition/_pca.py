@@ -21,9 +21,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int, check_X
 from ..utils._rows import mean_score, row_source
-from ..utils._validation import check_magnitude, check_observed_rows
+from ..utils._validation import check_magnitude
 from ._pca_dask import fit_dask_pca
-from ._pca_missing import fit_ppca_missing, ppca_conditional_mean, ppca_log_likelihood
+from ._pca_missing import fill_missing, fit_missing, missing_log_likelihood
 from ._pca_numerics import _centered_sq_norms, _minka_log_evidence, _project_rows
 from ._pca_solvers import fit_pca
 
@@ -314,7 +314,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n, d = X.shape
         if not rows.lazy and not sp.issparse(X) and np.isnan(X).any():
             # Missing entries: probabilistic PCA by EM on the observed ones.
-            self._fit_missing(X)
+            fit_missing(self, X)
             return rows
         k = self._check_n_components(X, solver)
         # The one choice of solver family: passes over chunks, or in memory.
@@ -326,68 +326,11 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self._set_model(spectrum, vt, total_var, mean, k, n, d)
         return rows
 
-    def _fit_missing(self, X):
-        """PPCA by EM on the observed entries (:mod:`._pca_missing`)."""
-        n, d = X.shape
-        if np.isinf(X).any():
-            raise ValueError("Input X contains infinity.")
-        check_observed_rows(X)
-        k = self.n_components
-        if k is None:
-            k = max(min(n, d) - 1, 1)
-        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or not 1 <= k < d:
-            raise ValueError(
-                f"X has missing values (NaN): PCA then fits probabilistic PCA by EM, which "
-                f"needs n_components an integer between 1 and n_features - 1 = {d - 1} "
-                f"(or None for {max(min(n, d) - 1, 1)}), got {self.n_components!r}"
-            )
-        eigenvalues, components, sigma2, mean, n_iter, history = fit_ppca_missing(X, k)
-        dtype = X.dtype
-        self.components_ = np.ascontiguousarray(components, dtype=dtype)
-        self.explained_variance_ = eigenvalues.astype(dtype)
-        total = float(eigenvalues.sum() + (d - k) * sigma2)
-        self.explained_variance_ratio_ = (eigenvalues / total).astype(dtype)
-        self.singular_values_ = np.sqrt(eigenvalues * (n - 1)).astype(dtype)
-        self.mean_ = mean.astype(dtype)
-        self.noise_variance_ = float(sigma2)
-        self.n_components_ = k
-        self.n_samples_ = n
-        self.n_iter_ = n_iter
-        self.log_likelihoods_ = history
-
     def _fill_missing(self, X, rng=None):
-        """X with its NaN replaced from the PPCA model's p(x_m | x_o): the
-        conditional mean, or a draw with ``rng`` (for :class:`skgen.GenerativeImputer`).
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-        rng : numpy.random.Generator or None
-
-        Returns
-        -------
-        filled : ndarray of shape (n_samples, n_features)
-        """
-        observed = ~np.isnan(X)
-        if observed.all():
-            return X
-        check_observed_rows(X)
-        W, sigma2 = self._ppca()
-        rows = ~observed.all(axis=1)
-        out = X.copy()
-        out[rows] = ppca_conditional_mean(X[rows], observed[rows],
-                                          self.mean_.astype(np.float64), W, sigma2, rng)
-        return out
-
-    def _ppca(self):
-        """W (n_features, k) and a positive sigma^2 of the fitted model, float64."""
-        ev = self.explained_variance_.astype(np.float64)
-        sigma2 = float(self.noise_variance_)
-        if sigma2 <= 0:
-            # All variance kept: a tiny isotropic floor conditions incomplete rows.
-            sigma2 = 1e-12 * max(float(ev.max(initial=0.0)), np.finfo(np.float64).tiny)
-        W = self.components_.T.astype(np.float64) * np.sqrt(np.maximum(ev - sigma2, 0.0))
-        return W, sigma2
+        """X with its NaN replaced from the PPCA model's p(x_m | x_o), the
+        conditional mean or, with ``rng``, a draw (:func:`._pca_missing.fill_missing`;
+        the hook of :class:`skgen.GenerativeImputer`)."""
+        return fill_missing(self, X, rng)
 
     def _set_model(self, spectrum, vt, total_var, mean, k, n, d):
         """The fitted attributes from the spectrum and axes of any solver."""
@@ -578,19 +521,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return rows.map(self._log_likelihood_rows, dtype=np.float64)
 
     def _log_likelihood_rows(self, X):
-        observed = ~np.isnan(X)
-        if observed.all():
-            return self._complete_log_likelihood(X)
         # Rows with NaN: the marginal of their observed entries.
-        check_observed_rows(X)
-        out = np.empty(X.shape[0])
-        complete = observed.all(axis=1)
-        if complete.any():
-            out[complete] = self._complete_log_likelihood(X[complete])
-        W, sigma2 = self._ppca()
-        out[~complete] = ppca_log_likelihood(X[~complete], observed[~complete],
-                                             self.mean_.astype(np.float64), W, sigma2)
-        return out
+        return missing_log_likelihood(self, X, self._complete_log_likelihood)
 
     def _complete_log_likelihood(self, X):
         inside, sigma2 = self._model_variances()

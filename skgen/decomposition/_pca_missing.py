@@ -13,10 +13,15 @@ W_o + sigma^2 I_k (k x k), E[z_i] = M_i^-1 W_o^T (x_o - mu_o) and Cov[z_i] =
 sigma^2 M_i^-1, at O(n d k^2) per iteration.
 """
 
+import numbers
+
 import numpy as np
 from sklearn.utils.extmath import svd_flip
 
+from ..utils._validation import check_observed_rows
+
 __all__ = ["fit_ppca_missing", "ppca_log_likelihood", "ppca_conditional_mean",
+           "fit_missing", "fill_missing", "missing_log_likelihood",
            "PPCA_MAX_ITER", "PPCA_TOL"]
 
 # EM stops when the mean log-likelihood per row changes by less than this
@@ -159,3 +164,119 @@ def fit_ppca_missing(X, k, max_iter=PPCA_MAX_ITER, tol=PPCA_TOL):
     _, components = svd_flip(None, U.T, u_based_decision=False)
     return (S ** 2 + sigma2, components, sigma2, centre + mu, len(history),
             np.asarray(history))
+
+
+def fit_missing(pca, X):
+    """Set ``pca``'s fitted attributes from PPCA by EM on the observed entries of X.
+
+    Parameters
+    ----------
+    pca : PCA
+        Reads ``n_components``; sets the attributes ``PCA.fit`` sets, plus
+        ``n_iter_`` and ``log_likelihoods_``.
+    X : ndarray of shape (n_samples, n_features)
+        Validated, NaN where missing.
+
+    Raises
+    ------
+    ValueError
+        On infinity, a row with no observed entry, or ``n_components`` not an
+        integer in [1, n_features - 1] (None: min(n_samples, n_features) - 1).
+    """
+    n, d = X.shape
+    if np.isinf(X).any():
+        raise ValueError("Input X contains infinity.")
+    check_observed_rows(X)
+    k = pca.n_components
+    if k is None:
+        k = max(min(n, d) - 1, 1)
+    if not isinstance(k, numbers.Integral) or isinstance(k, bool) or not 1 <= k < d:
+        raise ValueError(
+            f"X has missing values (NaN): PCA then fits probabilistic PCA by EM, which "
+            f"needs n_components an integer between 1 and n_features - 1 = {d - 1} "
+            f"(or None for {max(min(n, d) - 1, 1)}), got {pca.n_components!r}"
+        )
+    eigenvalues, components, sigma2, mean, n_iter, history = fit_ppca_missing(X, k)
+    dtype = X.dtype
+    pca.components_ = np.ascontiguousarray(components, dtype=dtype)
+    pca.explained_variance_ = eigenvalues.astype(dtype)
+    total = float(eigenvalues.sum() + (d - k) * sigma2)
+    pca.explained_variance_ratio_ = (eigenvalues / total).astype(dtype)
+    pca.singular_values_ = np.sqrt(eigenvalues * (n - 1)).astype(dtype)
+    pca.mean_ = mean.astype(dtype)
+    pca.noise_variance_ = float(sigma2)
+    pca.n_components_ = k
+    pca.n_samples_ = n
+    pca.n_iter_ = n_iter
+    pca.log_likelihoods_ = history
+
+
+def _parameters(pca):
+    """W (n_features, k) and a positive sigma^2 of a fitted PCA, float64."""
+    ev = pca.explained_variance_.astype(np.float64)
+    sigma2 = float(pca.noise_variance_)
+    if sigma2 <= 0:
+        # All variance kept: a tiny isotropic floor conditions incomplete rows.
+        sigma2 = 1e-12 * max(float(ev.max(initial=0.0)), np.finfo(np.float64).tiny)
+    W = pca.components_.T.astype(np.float64) * np.sqrt(np.maximum(ev - sigma2, 0.0))
+    return W, sigma2
+
+
+def fill_missing(pca, X, rng=None):
+    """X with its NaN replaced from a fitted PCA's p(x_m | x_o).
+
+    Parameters
+    ----------
+    pca : PCA
+        Fitted (on complete or incomplete data).
+    X : ndarray of shape (n_samples, n_features)
+    rng : numpy.random.Generator or None
+        None: the conditional mean; a generator: a draw.
+
+    Returns
+    -------
+    filled : ndarray of shape (n_samples, n_features)
+        X itself when it has no NaN.
+
+    Raises
+    ------
+    ValueError
+        On a row with no observed entry.
+    """
+    observed = ~np.isnan(X)
+    if observed.all():
+        return X
+    check_observed_rows(X)
+    W, sigma2 = _parameters(pca)
+    rows = ~observed.all(axis=1)
+    out = X.copy()
+    out[rows] = ppca_conditional_mean(X[rows], observed[rows],
+                                      pca.mean_.astype(np.float64), W, sigma2, rng)
+    return out
+
+
+def missing_log_likelihood(pca, X, complete_log_likelihood):
+    """log p(x_o) of each row under a fitted PCA: ``complete_log_likelihood``
+    for complete rows, the PPCA marginal of the observed entries for the others.
+
+    Returns
+    -------
+    log_likelihood : ndarray of shape (n_samples,), nats
+
+    Raises
+    ------
+    ValueError
+        On a row with no observed entry.
+    """
+    observed = ~np.isnan(X)
+    if observed.all():
+        return complete_log_likelihood(X)
+    check_observed_rows(X)
+    out = np.empty(X.shape[0])
+    complete = observed.all(axis=1)
+    if complete.any():
+        out[complete] = complete_log_likelihood(X[complete])
+    W, sigma2 = _parameters(pca)
+    out[~complete] = ppca_log_likelihood(X[~complete], observed[~complete],
+                                         pca.mean_.astype(np.float64), W, sigma2)
+    return out

@@ -47,7 +47,6 @@ from numbers import Integral, Real
 from time import perf_counter
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -64,8 +63,8 @@ from ..utils import check_n_samples, check_positive_int, check_X
 from ..utils._numba import blas_threads_for_load
 from ..utils._rows import ArrayRows, row_source
 from ..utils._validation import check_observed_rows, internal_scale
-from ._init import initial_statistics
-from ._passes import (add_pairs, em_pass, merge_passes, normalize_log_prob, observed_sums,
+from ._init import column_fill, initial_statistics
+from ._passes import (add_pairs, em_pass, fill_for_start, merge_passes, normalize_log_prob,
                       score_pass)
 
 __all__ = ["BaseMixture"]
@@ -164,32 +163,9 @@ class BaseMixture(
         )
 
     def _start_rows(self, X):
-        """Rows for the initialisation: the missing entries (NaN) filled by the
-        column means of the observed ones, as no parameters exist yet to
-        condition on; complete rows as they are."""
-        fill = getattr(self, "_fill_values", None)
-        values = X.data if sp.issparse(X) else X
-        if fill is None or not np.isnan(values).any():
-            return X
-        if sp.issparse(X):
-            X = X.copy()
-            missing = np.isnan(X.data)
-            X.data[missing] = np.asarray(fill, X.dtype)[X.indices[missing]]
-            return X
-        return np.where(np.isnan(X), np.asarray(fill, X.dtype), X)
-
-    def _column_fill(self, rows):
-        """Column means of the observed entries (0 for a column with none), or
-        None for in-memory data without NaN (no pass for a dask array's either
-        when the model does not take NaN)."""
-        if not self._allow_nan:
-            return None
-        if not rows.lazy:
-            values = rows.X.data if sp.issparse(rows.X) else rows.X
-            if not np.isnan(values).any():
-                return None
-        sums, counts = rows.reduce(observed_sums, add_pairs, threads=True)
-        return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+        """Rows for the initialisation: NaN filled by the observed column means
+        while ``_fill_values`` is set (:func:`._passes.fill_for_start`)."""
+        return fill_for_start(X, getattr(self, "_fill_values", None))
 
     @abstractmethod
     def _check_parameters(self, n_features, dtype):
@@ -298,7 +274,7 @@ class BaseMixture(
             if not do_init and scale != 1.0:
                 self._rescale_parameters(scale)
             if do_init and not self._initial_parameters_given():
-                self._fill_values = self._column_fill(rows)
+                self._fill_values = column_fill(self, rows)
             try:
                 self._run_em(rows, do_init)
             finally:

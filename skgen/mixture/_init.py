@@ -18,9 +18,10 @@ import scipy.sparse as sp
 from sklearn.cluster import KMeans, kmeans_plusplus
 
 from ..utils import check_array_param, merge_moments
-from ._passes import lloyd_pass, nearest_statistics, one_hot, random_statistics
+from ._passes import (add_pairs, lloyd_pass, nearest_statistics, observed_sums, one_hot,
+                      random_statistics)
 
-__all__ = ["initial_statistics", "init_sample_rows", "check_weights_init"]
+__all__ = ["initial_statistics", "init_sample_rows", "check_weights_init", "column_fill"]
 
 # Rows sampled uniformly to seed k-means (then refined by Lloyd passes over all
 # rows) on a lazy source or on more rows than the sample in memory, and to pick
@@ -31,6 +32,30 @@ LLOYD_PASSES = 2
 
 # Largest sparse input densified for scikit-learn's k-means (entries; 256 MiB).
 DENSE_KMEANS_ENTRIES = 1 << 25
+
+
+def column_fill(model, rows):
+    """Column means of the observed entries (0 for a column with none), that
+    fill NaN for the start; None for in-memory data without NaN and for models
+    that do not take NaN (then no pass either on a dask array).
+
+    Parameters
+    ----------
+    model : BaseMixture
+    rows : RowSource
+
+    Returns
+    -------
+    fill : ndarray of shape (n_features,) or None
+    """
+    if not model._allow_nan:
+        return None
+    if not rows.lazy:
+        values = rows.X.data if sp.issparse(rows.X) else rows.X
+        if not np.isnan(values).any():
+            return None
+    sums, counts = rows.reduce(observed_sums, add_pairs, threads=True)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
 
 
 def init_sample_rows(n_components):

@@ -106,6 +106,20 @@ def score_pass(model, X, weights):
     return _weighted_log_likelihood(log_prob_norm, weights)
 
 
+def fill_for_start(X, fill):
+    """X with its NaN replaced by ``fill`` (per column), for the starts of EM,
+    which have no parameters to condition on; X itself without NaN or fill."""
+    values = X.data if sp.issparse(X) else X
+    if fill is None or not np.isnan(values).any():
+        return X
+    if sp.issparse(X):
+        X = X.copy()
+        missing = np.isnan(X.data)
+        X.data[missing] = np.asarray(fill, X.dtype)[X.indices[missing]]
+        return X
+    return np.where(np.isnan(X), np.asarray(fill, X.dtype), X)
+
+
 def observed_sums(X, weights):
     """Per column, the sum of the observed entries (NaN skipped) and their count."""
     if sp.issparse(X):
