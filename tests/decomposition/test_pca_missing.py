@@ -69,7 +69,7 @@ def test_no_missing_value_never_enters_the_em(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("EM on complete data")
 
-    monkeypatch.setattr(module, "fit_ppca_missing", refuse)
+    monkeypatch.setattr(module, "fit_missing", refuse)
     _, truth = _data(2)
     pca = PCA(3).fit(truth)
     assert not hasattr(pca, "n_iter_")
