@@ -227,6 +227,20 @@ class BaseMixture(
         normalize_log_prob(resp)
         return resp
 
+    def _pass_log_prob(self, X):
+        """One EM pass's E-step on rows X: (log p(x_i, z_i = k) of shape
+        (n_samples, n_components), a function of the weighted responsibilities
+        that returns the rows' statistics). Subclasses whose statistics reuse
+        the E-step's work (the conditionals of rows with missing entries)
+        override."""
+        return self._estimate_weighted_log_prob(X), lambda resp: self._statistics(X, resp)
+
+    def _pass_block_rows(self, X):
+        """Rows per block of an EM pass over X (its statistics merged block by
+        block): all of them unless a subclass keeps per-row work between its
+        E- and M-step that should stay in cache."""
+        return X.shape[0]
+
     def _estimate_weighted_log_prob(self, X):
         log_prob = self._estimate_log_prob(X)
         log_prob += self._estimate_log_weights()

@@ -21,8 +21,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils import check_array_param, merge_moments, moments, row_chunks
 from ._base import BaseMixture
-from ._gaussian_missing import (conditional_fill, missing_log_prob, missing_statistics,
-                                observed_mask)
+from ._gaussian_missing import (IncompleteRows, conditional_fill, missing_log_prob,
+                                missing_statistics, observed_mask)
 from ._init import check_weights_init
 
 __all__ = ["GaussianMixtureEM"]
@@ -450,15 +450,43 @@ class GaussianMixtureEM(BaseMixture):
         observed = observed_mask(X)
         if observed is None:
             return _gaussian_statistics(X, resp, self.covariance_type)
-        # Rows with missing entries: expected statistics at the current parameters.
         complete = observed.all(axis=1)
-        missing = missing_statistics(X[~complete], observed[~complete], resp[~complete],
-                                     self.means_, self.precisions_cholesky_,
-                                     self.covariance_type)
+        return self._split_statistics(X, complete, IncompleteRows(X[~complete],
+                                                                  observed[~complete]), resp)
+
+    def _split_statistics(self, X, complete, incomplete, resp, conditionals=None):
+        """The complete rows' moments merged with the incomplete rows' expected
+        statistics at the current parameters."""
+        missing = missing_statistics(incomplete, resp[~complete], self.means_,
+                                     self.precisions_cholesky_, self.covariance_type,
+                                     conditionals)
         if not complete.any():
             return missing
         return merge_moments(
             _gaussian_statistics(X[complete], resp[complete], self.covariance_type), missing)
+
+    def _pass_block_rows(self, X):
+        """Blocks of about 8 MiB of each component's centred rows when X has
+        NaN and the covariances are full or tied (the E-step keeps them for
+        the M-step); all rows otherwise."""
+        if self.covariance_type in ("diag", "spherical") or observed_mask(X) is None:
+            return X.shape[0]
+        return max(64, _BLOCK_BYTES // (8 * X.shape[1] * self.n_components))
+
+    def _pass_log_prob(self, X):
+        """As the base class; rows with NaN are grouped by pattern and conditioned
+        once, the E-step keeping the corrections and inverses that the M-step of
+        the same pass reuses."""
+        observed = observed_mask(X)
+        if observed is None or getattr(self, "_scale_", 1.0) != 1.0:
+            return super()._pass_log_prob(X)
+        complete = observed.all(axis=1)
+        incomplete = IncompleteRows(X[~complete], observed[~complete])
+        log_prob, conditionals = self._split_log_gaussian(
+            X, complete, incomplete, self.means_, self.precisions_cholesky_, keep=True)
+        log_prob += self._estimate_log_weights()
+        return log_prob, lambda resp: self._split_statistics(X, complete, incomplete, resp,
+                                                             conditionals)
 
     _merge_statistics = staticmethod(merge_moments)
 
@@ -533,8 +561,9 @@ class GaussianMixtureEM(BaseMixture):
         out = X.copy()
         rows = ~observed.all(axis=1)
         resp = self._responsibilities(X[rows]).astype(np.float64)
-        out[rows] = conditional_fill(X[rows], observed[rows], resp, self.means_,
-                                     self.precisions_cholesky_, self.covariance_type, rng)
+        out[rows] = conditional_fill(IncompleteRows(X[rows], observed[rows]), resp,
+                                     self.means_, self.precisions_cholesky_,
+                                     self.covariance_type, rng)
         return out
 
     def _log_gaussian(self, X, means, prec_chol):
@@ -544,14 +573,19 @@ class GaussianMixtureEM(BaseMixture):
         observed = observed_mask(X)
         if observed is None:
             return _estimate_log_gaussian_prob(X, means, prec_chol, self.covariance_type)
-        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
         complete = observed.all(axis=1)
+        incomplete = IncompleteRows(X[~complete], observed[~complete])
+        return self._split_log_gaussian(X, complete, incomplete, means, prec_chol)[0]
+
+    def _split_log_gaussian(self, X, complete, incomplete, means, prec_chol, keep=False):
+        """(log-densities of every row, the incomplete rows' conditionals or None)."""
+        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
         if complete.any():
             out[complete] = _estimate_log_gaussian_prob(X[complete], means, prec_chol,
                                                         self.covariance_type)
-        out[~complete] = missing_log_prob(X[~complete], observed[~complete], means,
-                                          prec_chol, self.covariance_type)
-        return out
+        out[~complete], conditionals = missing_log_prob(incomplete, means, prec_chol,
+                                                        self.covariance_type, keep)
+        return out, conditionals
 
     def _estimate_log_weights(self):
         return np.log(self.weights_)

@@ -91,13 +91,27 @@ def _weighted_log_likelihood(log_prob_norm, weights):
 
 
 def em_pass(model, X, weights):
-    """E-step on rows X and the statistics of their weighted responsibilities."""
-    resp = model._estimate_weighted_log_prob(X)
+    """E-step on rows X and the statistics of their weighted responsibilities,
+    in blocks of ``model._pass_block_rows(X)`` rows merged in order."""
+    step = model._pass_block_rows(X)
+    if step >= X.shape[0]:
+        return _em_block(model, X, weights)
+    result = None
+    for start in range(0, X.shape[0], step):
+        rows = slice(start, start + step)
+        part = _em_block(model, X[rows], None if weights is None else weights[rows])
+        result = part if result is None else merge_passes(model._merge_statistics, result,
+                                                          part)
+    return result
+
+
+def _em_block(model, X, weights):
+    resp, statistics = model._pass_log_prob(X)
     log_prob_norm = normalize_log_prob(resp)
     log_likelihood, total = _weighted_log_likelihood(log_prob_norm, weights)
     if weights is not None:
         resp *= weights.astype(resp.dtype, copy=False)[:, np.newaxis]
-    return PassResult(log_likelihood, total, model._statistics(X, resp))
+    return PassResult(log_likelihood, total, statistics(resp))
 
 
 def score_pass(model, X, weights):
