@@ -36,12 +36,16 @@ class GenerativeImputer(TransformerMixin, BaseEstimator):
     estimator : estimator or None, default=None
         A generative model fitted to data with NaN by marginalising them:
         :class:`skgen.GaussianMixtureEM`, :class:`skgen.BernoulliMixture` or
-        :class:`skgen.PCA` (probabilistic PCA). None: a single
+        :class:`skgen.PCA` (probabilistic PCA), whose conditionals are exact;
+        :class:`skgen.VAE` (importance-weighted estimate of the conditional,
+        Mattei & Frellsen 2019) or :class:`skgen.DenoisingAE` (its
+        reconstruction of the zero-filled row; no draws). None: a single
         full-covariance Gaussian, ``GaussianMixtureEM(n_components=1)``.
     sample_posterior : bool, default=False
         Draw each row's missing entries from p(x_m | x_o) (for a mixture: a
-        component from p(k | x_o), then its Gaussian conditional) instead of
-        taking the conditional mean. Repeated transforms with different
+        component from p(k | x_o), then its Gaussian conditional; for a VAE:
+        a posterior draw by importance resampling, then p(x_m | z)) instead of
+        taking the conditional mean (refused for a DenoisingAE). Repeated transforms with different
         ``random_state`` give multiple imputations.
     random_state : int, RandomState instance or None, default=None
         Seed of the draws (with ``sample_posterior``; on a dask array every
@@ -72,7 +76,8 @@ class GenerativeImputer(TransformerMixin, BaseEstimator):
     Dempster, Laird & Rubin (1977), "Maximum likelihood from incomplete data via
     the EM algorithm", JRSS B 39(1), section 4.1.3; Ghahramani & Jordan (1994),
     "Supervised learning from incomplete data via an EM approach", NIPS 6
-    (mixtures); Rubin (1987), *Multiple Imputation for Nonresponse in Surveys*.
+    (mixtures); Mattei & Frellsen (2019), "MIWAE: Deep generative modelling and
+    imputation of incomplete data sets", ICML, section 3.3 (VAE); Rubin (1987), *Multiple Imputation for Nonresponse in Surveys*.
 
     Examples
     --------
@@ -123,8 +128,8 @@ class GenerativeImputer(TransformerMixin, BaseEstimator):
         if not hasattr(estimator, "_fill_missing"):
             raise ValueError(
                 f"estimator={type(estimator).__name__} cannot fill missing entries; use "
-                "skgen.GaussianMixtureEM, BernoulliMixture or PCA (the default is one "
-                "full-covariance Gaussian)"
+                "skgen.GaussianMixtureEM, BernoulliMixture, PCA, VAE or DenoisingAE (the "
+                "default is one full-covariance Gaussian)"
             )
         rows = row_source(self, X, reset=True, check=lambda X: self._check(X, True),
                           allow_nan=True, ensure_min_samples=2)

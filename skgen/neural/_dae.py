@@ -23,6 +23,7 @@ from ..utils import check_magnitude, check_positive_int
 from ._networks import mlp_apply, mlp_init
 from ..utils._rows import mean_score
 from ._devices import prng_key
+from ._inference import map_fixed_rows
 from ._steps import register_model
 from ._training import BaseNeural
 
@@ -290,6 +291,22 @@ device, clip_norm, n_devices
     def _decode_batch(self, spec, params, Z):
         """The reconstruction (sigmoid output for 'bce')."""
         return _decode(spec, params, Z)
+
+    def _fill_scaled(self, spec, X, rng):
+        """The reconstruction of the rows fed with their missing entries as 0:
+        what the masked loss trained the network to return for them.
+
+        A denoising autoencoder defines no posterior p(x_m | x_o) to draw from
+        (its sampler is a Markov chain over whole rows), so ``rng`` is refused."""
+        if rng is not None:
+            raise ValueError(
+                "DenoisingAE has no posterior distribution of the missing entries to "
+                "draw from: use GenerativeImputer(sample_posterior=False) with it, or a "
+                "VAE or GaussianMixtureEM for multiple imputation"
+            )
+        params = self._device_params()
+        return map_fixed_rows(
+            lambda Xb: _decode(spec, params, _encode(spec, params, Xb)), X)
 
     def score(self, X, y=None):
         """Minus the mean denoising loss: reconstruct clean X from C(X).

@@ -196,6 +196,43 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
             return self.n_features_in_ * float(np.log(self.data_scale_))
         return (~np.isnan(X)).sum(axis=1) * float(np.log(self.data_scale_))
 
+    def _fill_missing(self, X, rng=None):
+        """X with its NaN replaced from the model's p(x_m | x_o), for
+        :class:`skgen.GenerativeImputer`.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Validated rows in the training data's units, NaN where missing.
+        rng : numpy.random.Generator or None
+            None: the model's estimate of E[x_m | x_o]; a generator: a draw
+            from p(x_m | x_o) (multiple imputation), where the model has one.
+
+        Returns
+        -------
+        filled : ndarray of shape (n_samples, n_features)
+            Observed entries unchanged.
+
+        Raises
+        ------
+        ValueError
+            As ``transform`` on bad values; with ``rng`` for a model without a
+            posterior to draw from.
+        """
+        check_is_fitted(self, "params_")
+        observed = ~np.isnan(X)
+        if observed.all():
+            return X
+        self._ensure_device()
+        spec = spec_for(self._spec(), X)
+        filled = self._unscale(self._fill_scaled(spec, self._scaled_input(X), rng))
+        return np.where(observed, X, filled)
+
+    def _fill_scaled(self, spec, X, rng):
+        """The missing entries of rescaled float32 rows X (NaN), in the
+        networks' units: subclasses."""
+        raise NotImplementedError
+
     def _device_array(self, X):
         return jax.device_put(jnp.asarray(X), self._device)
 

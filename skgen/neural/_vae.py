@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils import check_positive_int
 from ._networks import mlp_apply, mlp_init
 from ..utils._rows import mean_score
-from ._inference import as_output
+from ._inference import as_output, map_fixed_rows, row_keys
 from ._steps import register_model, spec_for
 from ._training import BaseNeural
 
@@ -153,6 +153,34 @@ def _log_weights(spec, params, X, keys, k, hyper):
     log_pz = -0.5 * jnp.sum(z * z, axis=-1)
     log_qz = -0.5 * jnp.sum(eps * eps + logvar[:, None, :], axis=-1)
     return log_px + log_pz - log_qz  # the (2 pi) terms cancel
+
+
+# Posterior draws per row for the importance-weighted imputation.
+IMPUTATION_SAMPLES = 100
+
+
+@partial(jax.jit, static_argnames=("spec", "k"))
+def _importance_imputation(spec, params, X, keys, k, hyper):
+    """Self-normalised importance sampling of p(x_m | x_o) (MIWAE, Mattei &
+    Frellsen 2019, section 3.3): z_l ~ q(z | x_o), l = 1..k, weights
+    w_l proportional to p(x_o | z_l) p(z_l) / q(z_l | x_o).
+
+    Returns
+    -------
+    mean : (n, d), sum_l w_l E[x | z_l] (the decoder means)
+    log_w : (n, k), the unnormalised log weights
+    z : (n, k, n_components), the draws
+    """
+    mu, logvar = encode(spec, params, X)
+    eps = jax.vmap(lambda key: jax.random.normal(key, (k, spec.n_components)))(keys)
+    z = mu[:, None, :] + jnp.exp(0.5 * logvar)[:, None, :] * eps
+    out = decode(spec, params, z)
+    log_px = log_likelihood(spec, params, X[:, None, :], out, hyper)
+    log_w = (log_px - 0.5 * jnp.sum(z * z, axis=-1)
+             + 0.5 * jnp.sum(eps * eps + logvar[:, None, :], axis=-1))
+    w = jax.nn.softmax(log_w, axis=1)
+    means = jax.nn.sigmoid(out) if spec.likelihood == "bernoulli" else out
+    return jnp.einsum("nk,nkd->nd", w, means), log_w, z
 
 
 class VAE(BaseNeural):
@@ -363,6 +391,43 @@ class VAE(BaseNeural):
         """Decoder means: sigmoid(logits) for the Bernoulli decoder, the mean
         for the Gaussian."""
         return _decode_mean(spec, params, Z)
+
+    def _fill_scaled(self, spec, X, rng):
+        """E[x_m | x_o] by self-normalised importance sampling over
+        ``IMPUTATION_SAMPLES`` posterior draws (MIWAE single imputation), or,
+        with ``rng``, sampling importance resampling: one draw z_l chosen by
+        its weight, then x_m ~ p(x_m | z_l) (Mattei & Frellsen 2019, 3.3)."""
+        params, hyper = self._device_params(), self._hyper_tree()
+        k = IMPUTATION_SAMPLES
+        key = jax.random.PRNGKey(0 if rng is None else int(rng.integers(2**31)))
+        rows = max(1, min(1024, (1 << 22) // (k * X.shape[1])))
+        parts = {"mean": [], "log_w": [], "z": []}
+
+        def run(Xb):
+            mean, log_w, z = _importance_imputation(spec, params, Xb, row_keys(key, Xb), k,
+                                                    hyper)
+            parts["log_w"].append(np.asarray(log_w, dtype=np.float64))
+            parts["z"].append(np.asarray(z))
+            return mean
+
+        mean = map_fixed_rows(run, X, rows)
+        if rng is None:
+            return mean
+        n = X.shape[0]
+        log_w = np.concatenate(parts["log_w"])[:n]
+        z = np.concatenate(parts["z"])[:n]
+        w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+        cumulative = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
+        chosen = np.minimum((rng.uniform(size=(n, 1)) > cumulative).sum(axis=1), k - 1)
+        means = np.asarray(map_fixed_rows(lambda Zb: _decode_mean(self._spec(), params, Zb),
+                                          np.ascontiguousarray(z[np.arange(n), chosen])),
+                           dtype=np.float64)
+        if self.likelihood == "bernoulli":
+            return (rng.uniform(size=means.shape) < means).astype(np.float32)
+        std = (np.exp(np.maximum(np.asarray(self.params_["log_sigma"], np.float64),
+                                 LOG_SIGMA_MIN))
+               if self.sigma is None else float(self.sigma))
+        return means + std * rng.standard_normal(means.shape)
 
     def score_samples(self, X):
         """ELBO, or importance-weighted bound, per sample (nats).

@@ -153,3 +153,91 @@ def test_estimators_that_cannot_marginalise_name_the_imputer(name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         make_pipeline(GenerativeImputer(), getattr(skgen, name)(**args)).fit(X)
+
+
+def _factor_data(seed=0, n=1500, d=6, fraction=0.2):
+    """Rows near a 2-dimensional subspace (what a small autoencoder can learn)."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, 2) @ rng.randn(2, d) + 0.1 * rng.randn(n, d)
+    truth = X.copy()
+    X[rng.uniform(size=X.shape) < fraction] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = truth[np.isnan(X).all(axis=1), 0]
+    return X, truth
+
+
+def _vae(**kw):
+    from skgen import VAE
+
+    return VAE(n_components=2, hidden_layer_sizes=(32,), likelihood="gaussian",
+               max_iter=60, random_state=0, **kw)
+
+
+def test_vae_importance_imputation_is_the_self_normalised_estimate():
+    # The jitted weights equal the bound's importance weights for the same
+    # draws, and the fill is their softmax-weighted decoder mean (NumPy reference).
+    import jax
+
+    from skgen.neural._inference import row_keys
+    from skgen.neural._steps import spec_for
+    from skgen.neural._vae import _decode_mean, _importance_imputation, _log_weights
+
+    X, _ = _factor_data(1, n=300)
+    model = _vae().fit(X)
+    Xs = model._scaled_input(X[:40])
+    spec = spec_for(model._spec(), Xs)
+    params, hyper = model._device_params(), model._hyper_tree()
+    keys = row_keys(jax.random.PRNGKey(3), Xs)
+    mean, log_w, z = _importance_imputation(spec, params, Xs, keys, 16, hyper)
+    np.testing.assert_allclose(log_w, _log_weights(spec, params, Xs, keys, 16, hyper),
+                               rtol=1e-5, atol=1e-4)
+    w = np.exp(log_w - np.max(log_w, axis=1, keepdims=True))
+    w /= w.sum(axis=1, keepdims=True)
+    decoded = np.asarray(_decode_mean(model._spec(), params, np.asarray(z)))
+    np.testing.assert_allclose(mean, np.einsum("nk,nkd->nd", w, decoded), rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_vae_and_dae_fill_beats_the_column_mean():
+    from skgen import DenoisingAE
+
+    X, truth = _factor_data(2)
+    missing = np.isnan(X)
+    rmse = lambda Z: np.sqrt(np.mean((Z[missing] - truth[missing]) ** 2))  # noqa: E731
+    base = rmse(SimpleImputer().fit_transform(X))
+    dae = DenoisingAE(n_components=2, hidden_layer_sizes=(32,), loss="mse", max_iter=60,
+                      random_state=0)
+    for estimator in (_vae(), dae):
+        filled = GenerativeImputer(estimator).fit_transform(X)
+        np.testing.assert_array_equal(filled[~missing], X[~missing])
+        assert not np.isnan(filled).any()
+        assert rmse(filled) < 0.8 * base, type(estimator).__name__
+
+
+def test_dae_fill_is_the_zero_filled_reconstruction_and_refuses_draws():
+    from skgen import DenoisingAE
+
+    X, _ = _factor_data(3, n=400)
+    imputer = GenerativeImputer(DenoisingAE(n_components=2, loss="mse", max_iter=5,
+                                            random_state=0)).fit(X)
+    model = imputer.estimator_
+    rebuilt = model.inverse_transform(model.transform(np.nan_to_num(X, nan=0.0)))
+    missing = np.isnan(X)
+    np.testing.assert_allclose(imputer.transform(X)[missing], rebuilt[missing], rtol=1e-5,
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="no posterior distribution"):
+        imputer.set_params(sample_posterior=True).transform(X)
+
+
+def test_vae_draws_follow_the_seed_and_keep_the_observed_entries():
+    X, _ = _factor_data(4, n=300)
+    imputer = GenerativeImputer(_vae(), sample_posterior=True,
+                                random_state=0).fit(X)
+    a = imputer.transform(X)
+    np.testing.assert_array_equal(a, imputer.transform(X))
+    b = imputer.set_params(random_state=1).transform(X)
+    missing = np.isnan(X)
+    assert not np.array_equal(a[missing], b[missing])
+    np.testing.assert_array_equal(b[~missing], X[~missing])
+    # Draws spread about the conditional mean.
+    mean = imputer.set_params(sample_posterior=False).transform(X)
+    assert np.std(a[missing] - mean[missing]) > 0.05
