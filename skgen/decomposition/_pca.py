@@ -21,13 +21,20 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_positive_int, check_X
 from ..utils._rows import mean_score, row_source
-from ..utils._validation import check_magnitude
+from ..utils._dask import MissingValuesError
+from ..utils._validation import check_magnitude, check_observed_rows
 from ._pca_dask import fit_dask_pca
 from ._pca_missing import fill_missing, fit_missing, missing_log_likelihood
 from ._pca_numerics import _centered_sq_norms, _minka_log_evidence, _project_rows
 from ._pca_solvers import fit_pca
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized", "arpack")
+
+
+def _observed_rows(X):
+    """A dask chunk's check for PPCA: every row observes an entry."""
+    check_observed_rows(X)
+    return X
 
 
 class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -40,14 +47,16 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     eqs. (7)-(8): ``score_samples`` evaluates its log-density and ``sample`` draws
     from it.
 
-    Missing values: NaN in an in-memory X marks a missing entry. ``fit`` then
+    Missing values: NaN in a dense or dask X marks a missing entry. ``fit`` then
     fits probabilistic PCA by EM on the observed entries (Tipping & Bishop 1999,
     appendix; Ilin & Raiko 2010, JMLR 11), whatever ``svd_solver``, with an
     integer ``n_components`` below n_features (None: min(n_samples,
     n_features) - 1); ``transform`` of a row with NaN is the projection of
     E[x | x_o], ``score_samples`` the log-density of its observed entries. A
-    row with no observed entry, infinity, and NaN in sparse or dask input are
-    refused. Without NaN nothing changes.
+    row with no observed entry, infinity, and NaN in sparse input are refused.
+    On a dask array the same holds: the solver's first pass finds the NaN, and
+    the EM then runs one pass over the chunks per iteration. Without NaN
+    nothing changes.
 
     Parameters
     ----------
@@ -314,13 +323,22 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n, d = X.shape
         if not rows.lazy and not sp.issparse(X) and np.isnan(X).any():
             # Missing entries: probabilistic PCA by EM on the observed ones.
-            fit_missing(self, X)
+            fit_missing(self, rows)
             return rows
         k = self._check_n_components(X, solver)
         # The one choice of solver family: passes over chunks, or in memory.
         if rows.lazy:
-            spectrum, vt, total_var, mean = fit_dask_pca(
-                X, solver, k, self.iterated_power, self.n_oversamples, self.random_state)
+            try:
+                spectrum, vt, total_var, mean = fit_dask_pca(
+                    X, solver, k, self.iterated_power, self.n_oversamples,
+                    self.random_state)
+            except MissingValuesError:
+                # NaN found by the solver's first pass: PPCA by EM over whole
+                # rows, each chunk checked as read (inf; a row with no entry).
+                rows = row_source(self, X, reset=False, check=check, allow_nan=True,
+                                  prepare=_observed_rows)
+                fit_missing(self, rows)
+                return rows
         else:
             spectrum, vt, total_var, mean = fit_pca(self, X, solver, k, peak["value"])
         self._set_model(spectrum, vt, total_var, mean, k, n, d)
@@ -402,7 +420,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         rows = row_source(self, X, reset=False, check=lambda X: check_X(
-            self, X, reset=False, accept_sparse=["csr", "csc"], ensure_all_finite="allow-nan"))
+            self, X, reset=False, accept_sparse=["csr", "csc"], ensure_all_finite="allow-nan"),
+            allow_nan=True, prepare=_observed_rows)
         return rows.map(self._project, n_columns=self.n_components_, dtype=rows.dtype)
 
     def inverse_transform(self, X):
@@ -511,7 +530,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         rows = row_source(self, X, reset=False, check=lambda X: check_X(
-            self, X, reset=False, ensure_all_finite="allow-nan"))
+            self, X, reset=False, ensure_all_finite="allow-nan"), allow_nan=True,
+            prepare=_observed_rows)
         if self.noise_variance_ == 0 and not np.any(self.explained_variance_ > 0):
             raise ValueError(
                 "PCA was fitted on data of zero variance (every column constant): "

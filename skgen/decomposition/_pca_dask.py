@@ -25,7 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.extmath import svd_flip
 
 from ..utils import block_moments, merge_moments
-from ..utils._dask import check_chunk, magnitude_limits, reduce_chunks
+from ..utils._dask import MissingValuesError, check_chunk, magnitude_limits, reduce_chunks
 
 __all__ = ["fit_dask_pca"]
 
@@ -46,20 +46,32 @@ def _moments_chunk(limits, X, weights, info):
     return stats
 
 
+def _chunk_code(b):
+    """0: finite; 1: NaN and no infinity; 2: infinity."""
+    if np.isfinite(b).all():
+        return 0
+    return 2 if np.isinf(b).any() else 1
+
+
 def _nonfinite_chunks(X):
-    """Lazy: one flag per chunk, True where a chunk holds NaN or infinity."""
+    """Lazy: one code per chunk (:func:`_chunk_code`), nonzero where a chunk
+    holds NaN or infinity."""
     import dask.array as da
 
     return da.map_blocks(
-        lambda b: np.array([[not np.isfinite(b).all()]]), X, dtype=bool, chunks=(1, 1)
+        lambda b: np.array([[_chunk_code(b)]], dtype=np.int8), X, dtype=np.int8,
+        chunks=(1, 1)
     )
 
 
 def _raise_on_nonfinite(flags, X):
+    """ValueError naming the first non-finite chunk; MissingValuesError when
+    the array holds NaN and no infinity (PCA then fits probabilistic PCA)."""
     if flags.any():
         i, j = np.argwhere(flags)[0]
         start = int(np.sum(X.chunks[0][:i]))
-        raise ValueError(
+        error = ValueError if (flags == 2).any() else MissingValuesError
+        raise error(
             f"Input X contains NaN or infinity in chunk ({i}, {j}) of "
             f"{len(X.chunks[0])} x {len(X.chunks[1])} (rows {start} to "
             f"{start + X.chunks[0][i] - 1})."

@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 from sklearn.utils.extmath import svd_flip
 
+from ..utils._rows import add_pairs, observed_sums
 from ..utils._validation import check_observed_rows
 
 __all__ = ["fit_ppca_missing", "ppca_log_likelihood", "ppca_conditional_mean",
@@ -93,12 +94,66 @@ def ppca_conditional_mean(X, observed, mean, W, sigma2, rng=None):
     return np.where(observed, X, mean + Ez @ W.T)
 
 
-def fit_ppca_missing(X, k, max_iter=PPCA_MAX_ITER, tol=PPCA_TOL):
-    """Maximum-likelihood PPCA of the observed entries of X by EM.
+# Rows per block of a pass: the per-row k x k posteriors stay about 32 MiB.
+_BLOCK_VALUES = 1 << 22
+
+
+def _row_blocks(n, k):
+    step = max(1, _BLOCK_VALUES // ((k + 1) ** 2 + 1))
+    return [slice(s, s + step) for s in range(0, n, step)]
+
+
+def _gram_pass(centre, X, weights):
+    """sum_i x~_i x~_i^T of the centred rows, missing entries 0 (mean-filled)."""
+    Xc = np.where(np.isnan(X), 0.0, X - centre)
+    return Xc.T @ Xc
+
+
+def _em_pass(centre, W, mu, sigma2, X, weights):
+    """One EM pass's sums over rows X: the mean log-likelihood's numerator and
+    the M-step's A_j = sum_i o_ij E[z~ z~^T]_i and B_j = sum_i x~_ij E[z~]_i."""
+    n, d = X.shape
+    k = W.shape[1]
+    A = np.zeros((d, k + 1, k + 1))
+    B = np.zeros((d, k + 1))
+    log_likelihood = 0.0
+    for rows in _row_blocks(n, k):
+        Xb = X[rows].astype(np.float64)
+        observed = ~np.isnan(Xb)
+        Xc = np.where(observed, Xb - centre, 0.0)
+        R = np.where(observed, Xc - mu, 0.0)
+        Ez, M_inv, M, rhs = _posterior(R, observed, W, sigma2)
+        counts = observed.sum(axis=1)
+        log_det = (counts - k) * np.log(sigma2) + np.linalg.slogdet(M)[1]
+        maha = (np.einsum("ij,ij->i", R, R) - np.einsum("ij,ij->i", rhs, Ez)) / sigma2
+        log_likelihood += float(np.sum(-0.5 * (counts * np.log(2 * np.pi) + log_det + maha)))
+        # z~ = [z; 1]: E[z~] and E[z~ z~^T] of every row.
+        m = Xb.shape[0]
+        Ez1 = np.hstack([Ez, np.ones((m, 1))])
+        Ezz1 = np.empty((m, k + 1, k + 1))
+        Ezz1[:, :k, :k] = sigma2 * M_inv + Ez[:, :, None] * Ez[:, None, :]
+        Ezz1[:, :k, k] = Ez
+        Ezz1[:, k, :k] = Ez
+        Ezz1[:, k, k] = 1.0
+        A += (observed.astype(np.float64).T @ Ezz1.reshape(m, -1)).reshape(d, k + 1, k + 1)
+        B += Xc.T @ Ez1
+    return log_likelihood, A, B
+
+
+def _add(a, b):
+    return tuple(x + y for x, y in zip(a, b))
+
+
+def fit_ppca_missing(rows, k, max_iter=PPCA_MAX_ITER, tol=PPCA_TOL):
+    """Maximum-likelihood PPCA of the observed entries of a row source by EM.
+
+    Every step is a reduction over the rows (in memory: blocks in threads; a
+    dask array: its chunks), one pass per EM iteration after two for the
+    start (the observed column means, then the Gram of the mean-filled rows).
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    rows : RowSource
         NaN where missing; every row observes at least one entry.
     k : int
         Components, 1 <= k < n_features.
@@ -119,46 +174,33 @@ def fit_ppca_missing(X, k, max_iter=PPCA_MAX_ITER, tol=PPCA_TOL):
     n_iter : int
     log_likelihoods : ndarray of shape (n_iter,)
         Mean log p(x_o) per row before each M-step (non-decreasing).
+
     """
-    X = np.asarray(X, dtype=np.float64)
-    observed = ~np.isnan(X)
-    n, d = X.shape
+    n, d = rows.n_samples, rows.n_features
     # Work about the observed column means (digits of data far from 0).
-    centre = np.where(observed, X, 0.0).sum(axis=0) / np.maximum(observed.sum(axis=0), 1)
-    Xc = np.where(observed, X - centre, 0.0)
+    sums, counts = rows.reduce(observed_sums, add_pairs, threads=True)
+    centre = sums / np.maximum(counts, 1)
+    n_obs = float(counts.sum())
     # Start: the PCA of the mean-filled data.
-    _, s, vt = np.linalg.svd(Xc, full_matrices=False)
-    variances = s ** 2 / n
+    G = rows.reduce(_gram_pass, np.add, centre, threads=True)
+    sxx = float(np.trace(G))
+    eigenvalues, vectors = np.linalg.eigh(G)
+    variances = np.maximum(eigenvalues[::-1], 0.0) / n
     sigma2 = max(float(variances[k:].mean()) if d > k else 0.0, 1e-6 * float(variances[0]))
-    W = vt[:k].T * np.sqrt(np.maximum(variances[:k] - sigma2, 1e-12))
+    W = vectors[:, ::-1][:, :k] * np.sqrt(np.maximum(variances[:k] - sigma2, 1e-12))
     mu = np.zeros(d)
-    n_obs = observed.sum()
-    obs = observed.astype(np.float64)
     history = []
     for _ in range(max_iter):
-        R = np.where(observed, Xc - mu, 0.0)
-        Ez, M_inv, M, rhs = _posterior(R, observed, W, sigma2)
-        counts = observed.sum(axis=1)
-        log_det = (counts - k) * np.log(sigma2) + np.linalg.slogdet(M)[1]
-        maha = (np.einsum("ij,ij->i", R, R) - np.einsum("ij,ij->i", rhs, Ez)) / sigma2
-        history.append(float(np.mean(-0.5 * (counts * np.log(2 * np.pi) + log_det + maha))))
+        log_likelihood, A, B = rows.reduce(_em_pass, _add, centre, W, mu, sigma2,
+                                           threads=True)
+        history.append(log_likelihood / n)
         if len(history) > 1 and abs(history[-1] - history[-2]) < tol:
             break
-        # M-step on z~ = [z; 1]: E[z~] and E[z~ z~^T] of every row.
-        Ez1 = np.hstack([Ez, np.ones((n, 1))])
-        Ezz = sigma2 * M_inv + Ez[:, :, None] * Ez[:, None, :]
-        Ezz1 = np.empty((n, k + 1, k + 1))
-        Ezz1[:, :k, :k] = Ezz
-        Ezz1[:, :k, k] = Ez
-        Ezz1[:, k, :k] = Ez
-        Ezz1[:, k, k] = 1.0
-        A = (obs.T @ Ezz1.reshape(n, -1)).reshape(d, k + 1, k + 1)
-        B = Xc.T @ Ez1  # missing entries of Xc are 0
         W1 = np.linalg.solve(A, B[:, :, None])[:, :, 0]
-        fitted = Ez1 @ W1.T
+        # sum_ij x~_ij (E[z~_i] . w~_j) = sum_j w~_j . B_j
         quad = np.einsum("ja,jab,jb->", W1, A, W1)
-        sigma2 = float((np.sum(Xc * Xc) - 2 * np.sum(Xc * fitted) + quad) / n_obs)
-        sigma2 = max(sigma2, 1e-12 * max(float(np.sum(Xc * Xc)) / n_obs, 1e-300))
+        sigma2 = float((sxx - 2 * np.sum(W1 * B) + quad) / n_obs)
+        sigma2 = max(sigma2, 1e-12 * max(sxx / n_obs, 1e-300))
         W, mu = W1[:, :k], W1[:, k]
     U, S, _ = np.linalg.svd(W, full_matrices=False)
     _, components = svd_flip(None, U.T, u_based_decision=False)
@@ -166,16 +208,18 @@ def fit_ppca_missing(X, k, max_iter=PPCA_MAX_ITER, tol=PPCA_TOL):
             np.asarray(history))
 
 
-def fit_missing(pca, X):
-    """Set ``pca``'s fitted attributes from PPCA by EM on the observed entries of X.
+def fit_missing(pca, rows):
+    """Set ``pca``'s fitted attributes from PPCA by EM on the observed entries.
 
     Parameters
     ----------
     pca : PCA
         Reads ``n_components``; sets the attributes ``PCA.fit`` sets, plus
         ``n_iter_`` and ``log_likelihoods_``.
-    X : ndarray of shape (n_samples, n_features)
-        Validated, NaN where missing.
+    rows : RowSource
+        NaN where missing: validated rows in memory; a dask array's source
+        checks each chunk as a pass reads it (infinity, rows with no observed
+        entry: its ``prepare``).
 
     Raises
     ------
@@ -183,10 +227,11 @@ def fit_missing(pca, X):
         On infinity, a row with no observed entry, or ``n_components`` not an
         integer in [1, n_features - 1] (None: min(n_samples, n_features) - 1).
     """
-    n, d = X.shape
-    if np.isinf(X).any():
-        raise ValueError("Input X contains infinity.")
-    check_observed_rows(X)
+    n, d = rows.n_samples, rows.n_features
+    if not rows.lazy:
+        if np.isinf(rows.X).any():
+            raise ValueError("Input X contains infinity.")
+        check_observed_rows(rows.X)
     k = pca.n_components
     if k is None:
         k = max(min(n, d) - 1, 1)
@@ -196,8 +241,8 @@ def fit_missing(pca, X):
             f"needs n_components an integer between 1 and n_features - 1 = {d - 1} "
             f"(or None for {max(min(n, d) - 1, 1)}), got {pca.n_components!r}"
         )
-    eigenvalues, components, sigma2, mean, n_iter, history = fit_ppca_missing(X, k)
-    dtype = X.dtype
+    eigenvalues, components, sigma2, mean, n_iter, history = fit_ppca_missing(rows, k)
+    dtype = rows.dtype
     pca.components_ = np.ascontiguousarray(components, dtype=dtype)
     pca.explained_variance_ = eigenvalues.astype(dtype)
     total = float(eigenvalues.sum() + (d - k) * sigma2)

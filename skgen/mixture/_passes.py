@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from sklearn.metrics import pairwise_distances_argmin
 
 from ..utils import Moments, block_moments
+from ..utils._rows import add_pairs, observed_sums  # noqa: F401 (passes of EM)
 from ..utils._numba import jit
 
 @jit
@@ -132,19 +133,6 @@ def fill_for_start(X, fill):
         X.data[missing] = np.asarray(fill, X.dtype)[X.indices[missing]]
         return X
     return np.where(np.isnan(X), np.asarray(fill, X.dtype), X)
-
-
-def observed_sums(X, weights):
-    """Per column, the sum of the observed entries (NaN skipped) and their count."""
-    if sp.issparse(X):
-        X = X.toarray()
-    missing = np.isnan(X)
-    return (np.where(missing, 0, X).sum(axis=0, dtype=np.float64),
-            (~missing).sum(axis=0).astype(np.float64))
-
-
-def add_pairs(a, b):
-    return a[0] + b[0], a[1] + b[1]
 
 
 def merge_passes(merge_statistics, a, b):

@@ -189,6 +189,12 @@ def _chunk_place(info):
     return f" in chunk {index} of {n_chunks} (rows {start} to {stop - 1})"
 
 
+class MissingValuesError(ValueError):
+    """A chunk holds NaN (and no infinity) where NaN was not allowed: an
+    estimator that can marginalise missing entries catches it and takes its
+    missing-value path, found by the pass it ran anyway."""
+
+
 def check_chunk(block, info, magnitude_limits=None, weights=None, allow_nan=False):
     """Check one chunk's values as the pass reads it.
 
@@ -210,8 +216,9 @@ def check_chunk(block, info, magnitude_limits=None, weights=None, allow_nan=Fals
     Raises
     ------
     ValueError
-        On NaN (unless allowed) or infinity, a magnitude outside the limits,
-        or a negative weight, naming the chunk and its rows.
+        On NaN (unless allowed; :class:`MissingValuesError` when the chunk
+        has no infinity) or infinity, a magnitude outside the limits, or a
+        negative weight, naming the chunk and its rows.
     """
     if info is None:
         return
@@ -220,7 +227,8 @@ def check_chunk(block, info, magnitude_limits=None, weights=None, allow_nan=Fals
         if values.size and np.isinf(values).any():
             raise ValueError(f"Input X contains infinity{_chunk_place(info)}.")
     elif values.size and not np.isfinite(values).all():
-        raise ValueError(f"Input X contains NaN or infinity{_chunk_place(info)}.")
+        error = ValueError if np.isinf(values).any() else MissingValuesError
+        raise error(f"Input X contains NaN or infinity{_chunk_place(info)}.")
     if magnitude_limits is not None and values.size:
         with np.errstate(invalid="ignore"):
             peak = float(max(np.nanmax(values), -np.nanmin(values))) if allow_nan else \

@@ -31,6 +31,7 @@ subclass of :class:`RowSource`; the estimators do not change.
 import copy
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_sample_weight
 
@@ -50,7 +51,8 @@ from ._moments import tree_reduce
 from ._numba import resolve_n_threads, run_in_blocks, single_threaded_blas
 from ._validation import magnitude_limits
 
-__all__ = ["RowSource", "ArrayRows", "DaskRows", "row_source", "mean_score"]
+__all__ = ["RowSource", "ArrayRows", "DaskRows", "row_source", "mean_score", "observed_sums",
+           "add_pairs"]
 
 # Rows per thread below which an in-memory threaded reduction runs on one
 # thread (a block must outweigh starting a thread and merging its result).
@@ -479,3 +481,18 @@ class DaskRows(RowSource):
         part = copy.copy(self)
         part._ids = list(ids)
         return part
+
+
+def observed_sums(X, weights):
+    """A reduction over rows: per column, the sum of the observed entries (NaN
+    skipped) and their count, float64 (sparse rows densified block by block)."""
+    if sp.issparse(X):
+        X = X.toarray()
+    missing = np.isnan(X)
+    return (np.where(missing, 0, X).sum(axis=0, dtype=np.float64),
+            (~missing).sum(axis=0).astype(np.float64))
+
+
+def add_pairs(a, b):
+    """Merge of two reductions that return pairs of sums."""
+    return a[0] + b[0], a[1] + b[1]

@@ -143,3 +143,49 @@ def test_pca_randomized_on_dask_float32_with_large_singular_values():
     pca = PCA(4, svd_solver="randomized", random_state=0).fit(da.from_array(X, chunks=(200, 500)))
     assert pca.components_.dtype == np.float32
     np.testing.assert_allclose(pca.explained_variance_, ref.explained_variance_, rtol=1e-3)
+
+
+def _incomplete(seed=0, n=1200, d=9, fraction=0.15):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d) @ rng.randn(d, d) + 3.0
+    X[rng.uniform(size=X.shape) < fraction] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 1.0
+    return X
+
+
+@pytest.mark.parametrize("solver", ["auto", "covariance_eigh", "full", "randomized"])
+@pytest.mark.parametrize("seed", range(2))
+def test_pca_with_nan_on_dask_equals_in_memory(solver, seed):
+    # The solver's first pass finds the NaN; probabilistic PCA by EM then runs
+    # over the chunks (any chunking of the features: whole rows are read).
+    X = _incomplete(seed)
+    ref = PCA(3, svd_solver=solver).fit(X)
+    D = da.from_array(X, chunks=(250, 4))
+    pca = PCA(3, svd_solver=solver).fit(D)
+    assert pca.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(pca.components_, ref.components_, atol=1e-10)
+    np.testing.assert_allclose(pca.mean_, ref.mean_, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(pca.noise_variance_, ref.noise_variance_, rtol=1e-10)
+    np.testing.assert_allclose(pca.log_likelihoods_, ref.log_likelihoods_, rtol=1e-10)
+    Z = pca.transform(D)
+    assert isinstance(Z, da.Array)
+    np.testing.assert_allclose(Z.compute(), ref.transform(X), atol=1e-9)
+    np.testing.assert_allclose(np.asarray(pca.score_samples(D)), ref.score_samples(X),
+                               rtol=1e-10)
+    fitted = PCA(3, svd_solver=solver).fit_transform(D)
+    assert isinstance(fitted, da.Array)
+    np.testing.assert_allclose(fitted.compute(), ref.transform(X), atol=1e-9)
+
+
+def test_pca_with_nan_on_dask_refusals():
+    X = _incomplete(2)
+    bad = X.copy()
+    bad[700, 2] = np.inf
+    with pytest.raises(ValueError, match=r"infinity in chunk 2 of 5 \(rows 500 to 749\)"):
+        PCA(3).fit(da.from_array(bad, chunks=(250, -1)))
+    bad = X.copy()
+    bad[1000] = np.nan
+    with pytest.raises(ValueError, match=r"no observed entry.*chunk 4 of 5"):
+        PCA(3).fit(da.from_array(bad, chunks=(250, -1)))
+    with pytest.raises(ValueError, match="n_components an integer"):
+        PCA(0.9).fit(da.from_array(X, chunks=(250, -1)))

@@ -7,6 +7,7 @@ import pytest
 from scipy.stats import multivariate_normal
 
 from skgen import PCA, GenerativeImputer
+from skgen.utils._rows import row_source
 from skgen.decomposition._pca_missing import fit_ppca_missing
 
 
@@ -46,7 +47,8 @@ def test_em_on_complete_data_reaches_the_closed_form_ppca():
     # Tipping & Bishop (1999) eq. 7-8: the ML W spans the top-k eigenvectors of
     # the sample covariance (divisor n), sigma^2 the mean of the other eigenvalues.
     X, truth = _data(0, fraction=0.0)
-    eigenvalues, components, sigma2, mean, _, _ = fit_ppca_missing(X, 3, tol=1e-12)
+    rows = row_source(None, X, reset=False, check=lambda A: A)
+    eigenvalues, components, sigma2, mean, _, _ = fit_ppca_missing(rows, 3, tol=1e-12)
     lam, vec = np.linalg.eigh(np.cov(X.T, bias=True))
     lam, vec = lam[::-1], vec[:, ::-1]
     np.testing.assert_allclose(sigma2, lam[3:].mean(), rtol=1e-5)
