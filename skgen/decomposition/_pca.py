@@ -27,8 +27,14 @@ from ._pca_dask import fit_dask_pca
 from ._pca_missing import fill_missing, fit_missing, missing_log_likelihood
 from ._pca_numerics import _centered_sq_norms, _minka_log_evidence, _project_rows
 from ._pca_solvers import fit_pca
+from ._pca_stream import MAX_SCATTER_BYTES, batch_state, merge_states, state_model
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized", "arpack")
+
+
+def _batch_state(exact, k, X, weights):
+    """A reduction over rows: the stream state of one block (densified)."""
+    return batch_state(X.toarray() if sp.issparse(X) else X, exact, k)
 
 
 def _observed_rows(X):
@@ -127,6 +133,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     log_likelihoods_ : ndarray of shape (``n_iter_``,)
         Mean log-likelihood of the observed entries per row before each M-step
         (nats, non-decreasing), when X had missing values.
+    n_samples_seen_ : int
+        Rows merged by ``partial_fit`` (absent after ``fit``).
     n_features_in_ : int
         Features seen in ``fit``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
@@ -232,6 +240,82 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Update the model with a batch of rows (exact incremental PCA).
+
+        The batch's count, mean and scatter are merged into the running ones
+        (Chan, Golub & LeVeque 1979) and the axes refreshed from the merged
+        covariance, so that after any number of batches of any sizes the model
+        is ``fit`` on their concatenation (to rounding: components up to sign).
+        For n_features whose d x d float64 scatter exceeds 1 GiB (d > 11,585)
+        it keeps instead the top ``n_components`` singular triplets and merges
+        them by the incremental SVD of Ross et al. (2008), as scikit-learn's
+        IncrementalPCA: exact while ``n_components`` covers the rank of the
+        rows seen, an approximation otherwise, and ``n_components`` must then be
+        an integer. A dask array is one batch: one pass over its chunks.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or dask array of shape (n_samples, n_features)
+            A batch: at least 2 rows in the first call. Sparse batches are
+            densified. NaN is refused (``fit`` marginalises it).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PCA
+
+        Raises
+        ------
+        ValueError
+            On NaN/inf, a feature count or names differing from the first
+            batch's, fewer than 2 rows in the first batch, or ``n_components``
+            out of range for the rows seen so far.
+
+        Notes
+        -----
+        ``fit`` discards the running moments; a ``partial_fit`` after ``fit``
+        starts a new stream (``fit`` keeps none to continue from).
+        ``n_samples_seen_`` counts the rows merged. ``svd_solver`` is not used.
+
+        References
+        ----------
+        Chan, Golub & LeVeque (1979), "Updating formulae and a pairwise algorithm
+        for computing sample variances"; Ross, Lim, Lin & Yang (2008),
+        "Incremental learning for robust visual tracking", IJCV 77, section 3.1.
+        """
+        first = not hasattr(self, "_stream")
+        minimum = 2 if first else 1
+
+        def check(X):
+            X = check_X(self, X, reset=first, accept_sparse=["csr", "csc"],
+                        ensure_min_samples=minimum)
+            check_magnitude(X)
+            return X
+
+        rows = row_source(self, X, reset=first, check=check, ensure_min_samples=minimum)
+        d = rows.n_features
+        exact = d * d * 8 <= MAX_SCATTER_BYTES
+        k = self.n_components
+        if not exact and not (isinstance(k, numbers.Integral) and 1 <= k <= d):
+            raise ValueError(
+                f"partial_fit on {d} features keeps the top components only (a {d} x {d} "
+                f"scatter exceeds {MAX_SCATTER_BYTES >> 30} GiB): n_components must be an "
+                f"integer between 1 and {d}, got {k!r}"
+            )
+        batch = rows.reduce(_batch_state, merge_states, exact, k)
+        state = batch if first else merge_states(self._stream, batch)
+        spectrum, vt, total_var, mean, n = state_model(state)
+        k = self._check_n_components((n, d), "full")
+        dtype = rows.dtype
+        self._set_model(spectrum.astype(dtype), vt.astype(dtype), total_var,
+                        mean.astype(dtype), k, n, d)
+        self._stream = state
+        self.n_samples_seen_ = n
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit, then return the projections of ``X``.
 
@@ -262,8 +346,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             return "full"
         return "randomized"
 
-    def _check_n_components(self, X, solver):
-        n, d = X.shape
+    def _check_n_components(self, shape, solver):
+        n, d = shape
         k = self.n_components
         bound = min(n, d)
         if solver == "arpack":
@@ -311,6 +395,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             peak["value"] = check_magnitude(X)
             return X
 
+        for name in ("_stream", "n_samples_seen_"):  # fit starts afresh
+            self.__dict__.pop(name, None)
         rows = row_source(self, X, reset=True, check=check, ensure_min_samples=2,
                           rechunk_features=False)
         X = rows.X
@@ -325,7 +411,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             # Missing entries: probabilistic PCA by EM on the observed ones.
             fit_missing(self, rows)
             return rows
-        k = self._check_n_components(X, solver)
+        k = self._check_n_components(X.shape, solver)
         # The one choice of solver family: passes over chunks, or in memory.
         if rows.lazy:
             try:
