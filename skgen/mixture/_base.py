@@ -108,6 +108,8 @@ class BaseMixture(
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "learning_decay": [Interval(Real, 0, 1, closed="both")],
+        "learning_offset": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -121,6 +123,8 @@ class BaseMixture(
         warm_start,
         verbose,
         verbose_interval,
+        learning_decay=0.7,
+        learning_offset=10.0,
     ):
         self.n_components = n_components
         self.tol = tol
@@ -131,6 +135,8 @@ class BaseMixture(
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # ---------------------------------------------------------------- hooks
     # Dask chunks checked for magnitudes whose squares overflow (as check_X does).
@@ -183,6 +189,11 @@ class BaseMixture(
     @abstractmethod
     def _merge_statistics(a, b):
         """Statistics of the union of two disjoint sets of rows."""
+
+    @staticmethod
+    @abstractmethod
+    def _scale_statistics(stats, factor):
+        """The statistics of the same rows with every weight times ``factor``."""
 
     @abstractmethod
     def _initialize(self, stats):
@@ -254,6 +265,8 @@ class BaseMixture(
         (lazily, as a dask array, for a dask X).
         """
         do_init = not (self.warm_start and hasattr(self, "converged_"))
+        for name in ("_running", "n_steps_"):  # a stream restarts after fit
+            self.__dict__.pop(name, None)
         fitted_features = None if do_init else self.n_features_in_
         rows = self._rows(X, reset=True, sample_weight=sample_weight)
         if not do_init and fitted_features != rows.n_features:
@@ -411,6 +424,99 @@ class BaseMixture(
             or all-zero weights, or invalid parameters.
         """
         self._fit(X, sample_weight)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step of stepwise (online) EM on a batch of rows.
+
+        The E-step runs on the batch at the current parameters; the running
+        sufficient statistics s (per unit of weight) move toward the batch's,
+        s <- (1 - rho_t) s + rho_t s_batch with rho_t = (t + learning_offset)
+        ^ -learning_decay at step t >= 2 (the first step takes the batch's),
+        and the M-step sets the parameters from s, counted as a batch of the
+        current batch's weight (so that priors and ``reg_covar`` weigh as in a
+        fit on one batch). With ``learning_decay=0`` every step is one EM
+        iteration on its batch. The Gaussian statistics are merged by Chan et
+        al.'s rule (float32 streams keep their digits), and batches may hold
+        NaN (missing entries, the same expected statistics as ``fit``).
+
+        Parameters
+        ----------
+        X : array-like or dask array of shape (n_samples, n_features)
+            A batch (a dask array: one pass over its chunks). The first call on
+            an unfitted model initialises from it by ``init_params`` (or the
+            given ``*_init``) and needs at least ``n_components`` rows.
+        y : Ignored
+        sample_weight : array-like or dask array of shape (n_samples,), default=None
+            As in ``fit``: integer weights repeat rows, zero drops them.
+
+        Returns
+        -------
+        self : object
+
+        Raises
+        ------
+        ValueError
+            As ``fit``; also on a batch whose features (count or names)
+            differ from the model's, or whose weights sum to zero.
+
+        Notes
+        -----
+        On a fitted model (by ``fit`` or ``partial_fit``) the step continues
+        from its parameters; ``fit`` discards the running statistics and
+        starts again. ``n_steps_`` counts the steps since the last
+        initialisation and ``lower_bound_`` is the batch's mean log-likelihood
+        (nats per unit weight) at the parameters its E-step used. Data are
+        not rescaled internally as ``fit`` does (values of magnitude near
+        1e-19 or 1e19 in float32 should be rescaled first). Convergence of the
+        running statistics needs ``learning_decay`` in (0.5, 1].
+
+        References
+        ----------
+        Cappé & Moulines (2009), "On-line expectation-maximization algorithm for
+        latent data models", JRSS B 71(3), eq. 7; Liang & Klein (2009), "Online
+        EM for unsupervised models", NAACL, algorithm 2 (stepwise EM).
+        """
+        first = not hasattr(self, "means_")
+        rows = self._rows(X, reset=first, sample_weight=sample_weight)
+        if first:
+            check_n_samples(rows.n_samples, self.n_components)
+        self._data_scale = 1.0
+        self._scale_ = 1.0
+        self._check_parameters(rows.n_features, rows.dtype)
+        with blas_threads_for_load():
+            if first:
+                given = self._initial_parameters_given()
+                if not given:
+                    self._fill_values = column_fill(self, rows)
+                try:
+                    self._initialize(None if given else initial_statistics(
+                        self, rows, check_random_state(self.random_state)))
+                finally:
+                    self._fill_values = None
+            result = rows.reduce(em_pass, partial(merge_passes, type(self)._merge_statistics),
+                                 self, threads=True)
+        total = result.total_weight
+        if total <= 0:
+            raise ValueError("sample_weight sums to zero: no row carries any weight.")
+        batch = self._scale_statistics(result.statistics, 1.0 / total)
+        steps = getattr(self, "n_steps_", 0)
+        running = getattr(self, "_running", None)
+        rho = 1.0 if steps == 0 or running is None else (
+            (steps + 1 + self.learning_offset) ** -self.learning_decay)
+        if rho >= 1.0:
+            # The batch's own statistics: exactly one EM iteration on it.
+            running = batch
+            self._m_step(result.statistics)
+        else:
+            running = self._merge_statistics(self._scale_statistics(running, 1.0 - rho),
+                                             self._scale_statistics(batch, rho))
+            self._m_step(self._scale_statistics(running, total))
+        self._set_parameters(self._get_parameters())  # the derived attributes too
+        self._running = running
+        self.n_steps_ = steps + 1
+        self.lower_bound_ = (result.log_likelihood + self._log_prior()) / total
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

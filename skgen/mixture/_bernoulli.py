@@ -90,6 +90,13 @@ class BernoulliMixture(BaseMixture):
         1 prints each initialisation, 2 also every ``verbose_interval`` iterations.
     verbose_interval : int, default=10
         Iterations between messages.
+    learning_decay : float in [0, 1], default=0.7
+        kappa of the step size rho_t = (t + learning_offset)^-kappa of
+        ``partial_fit`` (stepwise EM; converges for kappa in (0.5, 1]; 0: every
+        step is plain EM on its batch). As scikit-learn's online
+        LatentDirichletAllocation.
+    learning_offset : float >= 0, default=10.0
+        tau0 of that step size: larger values slow the early steps.
 
     Attributes
     ----------
@@ -104,6 +111,9 @@ class BernoulliMixture(BaseMixture):
         objective MAP-EM increases, at the last iteration.
     lower_bounds_ : ndarray of shape (n_iterations,)
         The lower bound after each iteration.
+    n_steps_ : int
+        ``partial_fit`` steps since the model was initialised or refitted
+        (absent after ``fit``).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)
         Only when ``X`` has string column names.
@@ -162,6 +172,8 @@ class BernoulliMixture(BaseMixture):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        learning_decay=0.7,
+        learning_offset=10.0,
     ):
         super().__init__(
             n_components=n_components,
@@ -173,6 +185,8 @@ class BernoulliMixture(BaseMixture):
             warm_start=warm_start,
             verbose=verbose,
             verbose_interval=verbose_interval,
+            learning_decay=learning_decay,
+            learning_offset=learning_offset,
         )
         self.binarize = binarize
         self.alpha = alpha
@@ -247,6 +261,12 @@ class BernoulliMixture(BaseMixture):
         if a[2] is not None or b[2] is not None:
             observed = _observed_mass(a) + _observed_mass(b)
         return a[0] + b[0], a[1] + b[1], observed
+
+    @staticmethod
+    def _scale_statistics(stats, factor):
+        nk, counts, observed = stats
+        f = counts.dtype.type(factor)
+        return nk * f, counts * f, None if observed is None else observed * f
 
     def _initialize(self, stats):
         if stats is not None:

@@ -300,6 +300,13 @@ class GaussianMixtureEM(BaseMixture):
         iterations.
     verbose_interval : int, default=10
         Iterations between messages.
+    learning_decay : float in [0, 1], default=0.7
+        kappa of the step size rho_t = (t + learning_offset)^-kappa of
+        ``partial_fit`` (stepwise EM; converges for kappa in (0.5, 1]; 0: every
+        step is plain EM on its batch). As scikit-learn's online
+        LatentDirichletAllocation.
+    learning_offset : float >= 0, default=10.0
+        tau0 of that step size: larger values slow the early steps.
 
     Attributes
     ----------
@@ -320,6 +327,9 @@ class GaussianMixtureEM(BaseMixture):
         initialisation.
     lower_bounds_ : ndarray of shape (n_iterations,)
         The lower bound after each iteration.
+    n_steps_ : int
+        ``partial_fit`` steps since the model was initialised or refitted
+        (absent after ``fit``).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)
         Only when ``X`` has string column names.
@@ -376,6 +386,8 @@ class GaussianMixtureEM(BaseMixture):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        learning_decay=0.7,
+        learning_offset=10.0,
     ):
         super().__init__(
             n_components=n_components,
@@ -387,6 +399,8 @@ class GaussianMixtureEM(BaseMixture):
             warm_start=warm_start,
             verbose=verbose,
             verbose_interval=verbose_interval,
+            learning_decay=learning_decay,
+            learning_offset=learning_offset,
         )
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar
@@ -489,6 +503,11 @@ class GaussianMixtureEM(BaseMixture):
                                                              conditionals)
 
     _merge_statistics = staticmethod(merge_moments)
+
+    @staticmethod
+    def _scale_statistics(stats, factor):
+        f = stats.weight.dtype.type(factor)
+        return type(stats)(stats.weight * f, stats.mean, stats.scatter * f, stats.kind)
 
     def _initialize(self, stats):
         if stats is not None:
