@@ -23,7 +23,8 @@ if __package__ in (None, ""):  # run as `python benchmarks/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 MODULES = ["benchmarks.bench_mixture", "benchmarks.bench_missing", "benchmarks.bench_decomposition",
-           "benchmarks.bench_neural", "benchmarks.bench_manifold", "benchmarks.bench_compile"]
+           "benchmarks.bench_neural", "benchmarks.bench_manifold", "benchmarks.bench_compile",
+           "benchmarks.bench_stream"]
 
 
 def collect():

@@ -27,7 +27,8 @@ from ._pca_dask import fit_dask_pca
 from ._pca_missing import fill_missing, fit_missing, missing_log_likelihood
 from ._pca_numerics import _centered_sq_norms, _minka_log_evidence, _project_rows
 from ._pca_solvers import fit_pca
-from ._pca_stream import MAX_SCATTER_BYTES, batch_state, merge_states, state_model
+from ._pca_stream import (MAX_SCATTER_BYTES, batch_state, merge_states, state_count,
+                          state_model)
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized", "arpack")
 
@@ -306,8 +307,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             )
         batch = rows.reduce(_batch_state, merge_states, exact, k)
         state = batch if first else merge_states(self._stream, batch)
-        spectrum, vt, total_var, mean, n = state_model(state)
-        k = self._check_n_components((n, d), "full")
+        k = self._check_n_components((state_count(state), d), "full")
+        spectrum, vt, total_var, mean, n = state_model(state, k)
         dtype = rows.dtype
         self._set_model(spectrum.astype(dtype), vt.astype(dtype), total_var,
                         mean.astype(dtype), k, n, d)

@@ -18,6 +18,7 @@ all combine the same way:
   the discarded directions make it an approximation.
 """
 
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -27,7 +28,7 @@ from sklearn.utils.extmath import svd_flip
 from ..utils import Moments, block_moments, merge_moments
 
 __all__ = ["ExactState", "SVDState", "MAX_SCATTER_BYTES", "batch_state", "merge_states",
-           "state_model"]
+           "state_count", "state_model"]
 
 # Largest d x d float64 scatter kept (1 GiB: d up to 11,585); beyond it the
 # stream keeps the top components only (SVDState).
@@ -89,15 +90,26 @@ def merge_states(a, b):
                     s[:a.k], vt[:a.k], a.k)
 
 
-def state_model(state):
+def state_count(state):
+    """Rows merged into a state."""
+    return int(state.moments.weight[0]) if isinstance(state, ExactState) else int(state.n)
+
+
+def state_model(state, k=None):
     """(spectrum, vt, total_var, mean, n) of a state, for ``PCA._set_model``:
     squared singular values of the centred rows (decreasing), their axes
     (signs as ``svd_flip(u_based_decision=False)``), the total variance
-    (divisor n - 1), the mean and the row count."""
+    (divisor n - 1), the mean and the row count. An integer ``k`` below the
+    width asks the exact state for the top k eigenpairs only (LAPACK's evr)."""
     if isinstance(state, ExactState):
         m = state.moments
         n = float(m.weight[0])
-        w, v = linalg.eigh(m.scatter[0], check_finite=False)
+        d = m.scatter.shape[1]
+        if isinstance(k, numbers.Integral) and 0 < k < d:
+            w, v = linalg.eigh(m.scatter[0], subset_by_index=(d - k, d - 1), driver="evr",
+                               check_finite=False)
+        else:
+            w, v = linalg.eigh(m.scatter[0], check_finite=False)
         spectrum, vt = np.maximum(w[::-1], 0.0), v[:, ::-1].T
         total = float(np.trace(m.scatter[0]))
         mean = m.mean[0]
