@@ -375,13 +375,14 @@ def _observed_mass(stats):
 
 def _missing(X):
     """Indicator of the missing entries (sparse for CSR X), or None without NaN."""
+    values = X.data if sp.issparse(X) else X
+    # max propagates NaN: one read, no mask, for the common complete case.
+    if values.size == 0 or not np.isnan(np.max(values)):
+        return None
+    nan = np.isnan(values)
     if sp.issparse(X):
-        nan = np.isnan(X.data)
-        if not nan.any():
-            return None
         return sp.csr_matrix((nan.astype(X.dtype), X.indices, X.indptr), shape=X.shape)
-    nan = np.isnan(X)
-    return nan.astype(X.dtype) if nan.any() else None
+    return nan.astype(X.dtype)
 
 
 def _zero_missing(X):
