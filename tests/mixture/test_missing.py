@@ -136,20 +136,11 @@ def test_one_em_step_equals_the_brute_force_expectations(seed):
     np.testing.assert_allclose(step.covariances_, covariances, rtol=1e-8, atol=1e-10)
 
 
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**31 - 1), d=st.integers(1, 7), n=st.integers(1, 20))
-def test_conditioning_matches_the_conditional_gaussian(seed, d, n):
-    rng = np.random.RandomState(seed)
-    A = rng.randn(d, d)
-    cov = A @ A.T + d * np.eye(d)
-    mean = rng.randn(d)
-    X = rng.randn(n, d) * 2
-    observed = rng.uniform(size=X.shape) > 0.4
-    observed[np.arange(n), rng.randint(d, size=n)] = True
-    X[~observed] = np.nan
+def _check_conditioning(X, observed, mean, cov, resp):
+    """IncompleteRows against the conditional Gaussian of each row, by NumPy."""
+    d = X.shape[1]
     precision = np.linalg.inv(cov)
     U = np.linalg.cholesky(precision[::-1, ::-1])[::-1, ::-1]  # upper, U U^T = precision
-    resp = rng.uniform(size=n)
     rows = IncompleteRows(X, observed)
     conditionals = rows.condition(mean, U, keep=True)
     maha, log_det_mm = conditionals.maha, conditionals.log_det_mm
@@ -160,7 +151,7 @@ def test_conditioning_matches_the_conditional_gaussian(seed, d, n):
     np.testing.assert_array_equal(light.maha, maha)
     assert light.delta is None and light.inverses is None
     expected_cov = np.zeros((d, d))
-    for i in range(n):
+    for i in range(X.shape[0]):
         o, m = observed[i], ~observed[i]
         r = X[i, o] - mean[o]
         np.testing.assert_allclose(maha[i], r @ np.linalg.solve(cov[np.ix_(o, o)], r),
@@ -174,6 +165,54 @@ def test_conditioning_matches_the_conditional_gaussian(seed, d, n):
         np.testing.assert_array_equal(completed[i, o], X[i, o])
         expected_cov[np.ix_(m, m)] += resp[i] * (cov[np.ix_(m, m)] - gain @ cov[np.ix_(o, m)])
     np.testing.assert_allclose(cond_cov, expected_cov, rtol=1e-9, atol=1e-9)
+    # The M-step's moments of the completed rows, against block_moments.
+    from skgen.utils import block_moments
+
+    weight, new_mean, scatter = rows.completed_moments(mean, rows.condition(mean, U, True),
+                                                       resp)
+    reference = block_moments(completed, resp[:, None], "full")
+    np.testing.assert_allclose(new_mean, reference.mean[0], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(scatter, reference.scatter[0], rtol=1e-8, atol=1e-8)
+    return rows
+
+
+def _gaussian(rng, d):
+    A = rng.randn(d, d)
+    return rng.randn(d), A @ A.T + d * np.eye(d)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), d=st.integers(1, 7), n=st.integers(1, 20))
+def test_conditioning_matches_the_conditional_gaussian(seed, d, n):
+    rng = np.random.RandomState(seed)
+    mean, cov = _gaussian(rng, d)
+    X = rng.randn(n, d) * 2
+    observed = rng.uniform(size=X.shape) > 0.4
+    observed[np.arange(n), rng.randint(d, size=n)] = True
+    X[~observed] = np.nan
+    _check_conditioning(X, observed, mean, cov, rng.uniform(size=n))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_repeated_and_distinct_patterns_both_condition_exactly(seed):
+    # Few patterns (blocks): rows sorted by pattern share a factor per group;
+    # distinct patterns: rows visited in place. Both against the reference.
+    rng = np.random.RandomState(seed)
+    d, n = 12, 60
+    mean, cov = _gaussian(rng, d)
+    X = rng.randn(n, d) + mean
+    patterns = np.ones((3, d), dtype=bool)
+    patterns[0, :4], patterns[1, 4:9], patterns[2, [0, 5, 11]] = False, False, False
+    observed = patterns[rng.randint(3, size=n)]
+    sorted_rows = _check_conditioning(np.where(observed, X, np.nan), observed, mean, cov,
+                                      rng.uniform(size=n))
+    assert len(sorted_rows.groups.first) == 3
+    assert not np.array_equal(sorted_rows.groups.order, np.arange(n))
+    observed = rng.uniform(size=(n, d)) > 0.3
+    observed[:, 0] = True
+    distinct = _check_conditioning(np.where(observed, X, np.nan), observed, mean, cov,
+                                   rng.uniform(size=n))
+    np.testing.assert_array_equal(distinct.groups.order, np.arange(n))
 
 
 def test_patterns_put_equal_rows_together():
