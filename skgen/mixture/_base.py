@@ -465,7 +465,8 @@ class BaseMixture(
         -----
         On a fitted model (by ``fit`` or ``partial_fit``) the step continues
         from its parameters; ``fit`` discards the running statistics and
-        starts again. ``n_steps_`` counts the steps since the last
+        starts again (from the stream's parameters with ``warm_start=True``;
+        ``converged_`` is False after a step). ``n_steps_`` counts the steps since the last
         initialisation and ``lower_bound_`` is the batch's mean log-likelihood
         (nats per unit weight) at the parameters its E-step used. Data are
         not rescaled internally as ``fit`` does (values of magnitude near
@@ -516,6 +517,9 @@ class BaseMixture(
         self._set_parameters(self._get_parameters())  # the derived attributes too
         self._running = running
         self.n_steps_ = steps + 1
+        # Fitted, not converged in fit's sense: fit with warm_start=True then
+        # continues from the stream's parameters.
+        self.converged_ = False
         self.lower_bound_ = (result.log_likelihood + self._log_prior()) / total
         return self
 

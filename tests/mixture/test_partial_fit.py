@@ -136,3 +136,20 @@ def test_missing_values_dask_batches_and_fit_restarts():
     model.partial_fit(X[:300])
     assert model.n_steps_ == 1
     assert np.max(np.abs(model.means_ - fitted)) < 0.5
+
+
+def test_clone_is_fresh_and_warm_start_continues_from_the_stream():
+    from sklearn.base import clone
+
+    X = _blobs(7)
+    stream = GaussianMixtureEM(3, random_state=0).partial_fit(X[:400]).partial_fit(X[400:800])
+    fresh = clone(stream)
+    assert not hasattr(fresh, "means_") and not hasattr(fresh, "n_steps_")
+    assert stream.converged_ is False
+    # warm_start: fit continues from the stream's parameters (one start, no k-means).
+    warm = clone(stream).set_params(warm_start=True, max_iter=1)
+    warm.partial_fit(X[:400]).partial_fit(X[400:800])
+    reference = GaussianMixtureEM(3, max_iter=1, **_given(warm)).fit(X)
+    warm.fit(X)
+    np.testing.assert_allclose(warm.means_, reference.means_, rtol=1e-10)
+    assert not hasattr(warm, "n_steps_")
