@@ -30,30 +30,42 @@ def _mnist(data_home):
     return train, test
 
 
-def _stream_vs_batch(make, train, test, batches):
-    stream = make()
-    tic = time.perf_counter()
-    for rows in batches:
-        stream.partial_fit(train[rows])
-    stream_s = time.perf_counter() - tic
-    tic = time.perf_counter()
-    batch = make().fit(train[np.concatenate(batches)])
-    batch_s = time.perf_counter() - tic
-    stream_ll, batch_ll = float(stream.score(test)), float(batch.score(test))
-    return {"stream_s": stream_s, "batch_fit_s": batch_s, "stream_heldout": stream_ll,
-            "batch_heldout": batch_ll,
-            "heldout_gap_percent": 100 * (batch_ll - stream_ll) / abs(batch_ll)}
+def _stream_vs_batch(make, train, test, batches, seeds):
+    """Stream and batch fit from each seed: held-out means (and the worst) and
+    median seconds. One start is a lottery between local optima for both (the
+    full-covariance stream at seed 0 ended 13% below the batch fit, at seeds 1
+    and 2 within 4%), so the figures are over seeds."""
+    runs = {"stream": [], "batch": []}
+    for seed in seeds:
+        stream = make(seed)
+        tic = time.perf_counter()
+        for rows in batches:
+            stream.partial_fit(train[rows])
+        runs["stream"].append((time.perf_counter() - tic, float(stream.score(test))))
+        tic = time.perf_counter()
+        batch = make(seed).fit(train[np.concatenate(batches)])
+        runs["batch"].append((time.perf_counter() - tic, float(batch.score(test))))
+    (stream_s, stream_ll), (batch_s, batch_ll) = (np.array(runs[k]).T for k in ("stream", "batch"))
+    gaps = 100 * (batch_ll - stream_ll) / np.abs(batch_ll)
+    return {"seeds": len(seeds), "stream_s": float(np.median(stream_s)),
+            "batch_fit_s": float(np.median(batch_s)), "stream_heldout": float(stream_ll.mean()),
+            "batch_heldout": float(batch_ll.mean()),
+            "heldout_gap_percent": float(100 * (batch_ll.mean() - stream_ll.mean())
+                                         / abs(batch_ll.mean())),
+            "worst_seed_gap_percent": float(gaps.max())}
 
 
 def bench_stream_mixtures(quick=False, data_home=None):
     """Stepwise EM (partial_fit, default learning_decay=0.7, learning_offset=10)
     over 100 batches of 1,000 rows against fit on their concatenation:
     GaussianMixtureEM K=10 (full, diag) on MNIST PCA-50 and BernoulliMixture
-    K=20 on binarized MNIST; held-out log-likelihood per row (goal: within 1% of
-    the batch fit's) and seconds."""
+    K=20 on binarized MNIST, each from seeds 0-2: mean held-out log-likelihood
+    per row (goal: within 1% of the batch fit's), the worst seed's gap, and
+    median seconds."""
     from skgen.datasets import load_binarized_mnist
 
     n_batches, batch_rows = (20, 500) if quick else (N_BATCHES, BATCH_ROWS)
+    seeds = [0] if quick else [0, 1, 2]
     pixels, test_pixels = _mnist(data_home)
     projection = SkPCA(50, random_state=0).fit(pixels)
     train, test = projection.transform(pixels), projection.transform(test_pixels)
@@ -62,8 +74,9 @@ def bench_stream_mixtures(quick=False, data_home=None):
         warnings.simplefilter("ignore")
         for covariance_type in ("full", "diag"):
             row = _stream_vs_batch(
-                lambda: GaussianMixtureEM(10, covariance_type=covariance_type, random_state=0),
-                train, test, _batches(train.shape[0], 0, n_batches, batch_rows))
+                lambda seed: GaussianMixtureEM(10, covariance_type=covariance_type,
+                                               random_state=seed),
+                train, test, _batches(train.shape[0], 0, n_batches, batch_rows), seeds)
             rows.append({"benchmark": "Stepwise EM: partial_fit stream vs fit",
                          "model": f"GaussianMixtureEM K=10 {covariance_type}",
                          "data": "MNIST PCA-50", "stream": f"{n_batches} x {batch_rows}",
@@ -71,9 +84,9 @@ def bench_stream_mixtures(quick=False, data_home=None):
         binary = load_binarized_mnist(data_home, subset="train", download_if_missing=False).data
         binary_test = load_binarized_mnist(data_home, subset="test",
                                            download_if_missing=False).data
-        row = _stream_vs_batch(lambda: BernoulliMixture(20, binarize=None, random_state=0),
-                               binary, binary_test,
-                               _batches(binary.shape[0], 1, n_batches, batch_rows))
+        row = _stream_vs_batch(
+            lambda seed: BernoulliMixture(20, binarize=None, random_state=seed),
+            binary, binary_test, _batches(binary.shape[0], 1, n_batches, batch_rows), seeds)
         rows.append({"benchmark": "Stepwise EM: partial_fit stream vs fit",
                      "model": "BernoulliMixture K=20", "data": "binarized MNIST",
                      "stream": f"{n_batches} x {batch_rows}", **row})
