@@ -491,9 +491,15 @@ class GaussianMixtureEM(BaseMixture):
         """As the base class; rows with NaN are grouped by pattern and conditioned
         once, the E-step keeping the corrections and inverses that the M-step of
         the same pass reuses."""
-        observed = observed_mask(X)
-        if observed is None or getattr(self, "_scale_", 1.0) != 1.0:
+        if getattr(self, "_scale_", 1.0) != 1.0:
             return super()._pass_log_prob(X)
+        observed = observed_mask(X)
+        if observed is None:
+            # The complete-data products, without testing X for NaN again.
+            log_prob = _estimate_log_gaussian_prob(X, self.means_, self.precisions_cholesky_,
+                                                   self.covariance_type)
+            log_prob += self._estimate_log_weights()
+            return log_prob, lambda resp: _gaussian_statistics(X, resp, self.covariance_type)
         complete = observed.all(axis=1)
         incomplete = IncompleteRows(X[~complete], observed[~complete])
         log_prob, conditionals = self._split_log_gaussian(

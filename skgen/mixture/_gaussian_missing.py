@@ -393,12 +393,9 @@ class IncompleteRows:
 def observed_mask(X):
     """The observed entries of dense X, or None when X has no NaN (the common
     case, which then takes the complete-data code unchanged)."""
-    if sp.issparse(X):
-        return None
-    missing = np.isnan(X)
-    if not missing.any():
-        return None
-    return ~missing
+    if sp.issparse(X) or X.size == 0 or not np.isnan(np.max(X)):
+        return None  # max propagates NaN: one read, no mask, for complete data
+    return ~np.isnan(X)
 
 
 def _factors(prec_chol, covariance_type, n_components):
