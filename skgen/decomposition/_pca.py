@@ -27,15 +27,9 @@ from ._pca_dask import fit_dask_pca
 from ._pca_missing import fill_missing, fit_missing, missing_log_likelihood
 from ._pca_numerics import _centered_sq_norms, _minka_log_evidence, _project_rows
 from ._pca_solvers import fit_pca
-from ._pca_stream import (MAX_SCATTER_BYTES, batch_state, merge_states, state_count,
-                          state_model)
+from ._pca_stream import merge_batch, state_count, state_model
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized", "arpack")
-
-
-def _batch_state(exact, k, X, weights):
-    """A reduction over rows: the stream state of one block (densified)."""
-    return batch_state(X.toarray() if sp.issparse(X) else X, exact, k)
 
 
 def _observed_rows(X):
@@ -297,16 +291,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         rows = row_source(self, X, reset=first, check=check, ensure_min_samples=minimum)
         d = rows.n_features
-        exact = d * d * 8 <= MAX_SCATTER_BYTES
-        k = self.n_components
-        if not exact and not (isinstance(k, numbers.Integral) and 1 <= k <= d):
-            raise ValueError(
-                f"partial_fit on {d} features keeps the top components only (a {d} x {d} "
-                f"scatter exceeds {MAX_SCATTER_BYTES >> 30} GiB): n_components must be an "
-                f"integer between 1 and {d}, got {k!r}"
-            )
-        batch = rows.reduce(_batch_state, merge_states, exact, k)
-        state = batch if first else merge_states(self._stream, batch)
+        state = merge_batch(None if first else self._stream, rows, self.n_components)
         k = self._check_n_components((state_count(state), d), "full")
         spectrum, vt, total_var, mean, n = state_model(state, k)
         dtype = rows.dtype

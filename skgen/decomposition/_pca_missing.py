@@ -66,8 +66,13 @@ def ppca_log_likelihood(X, observed, mean, W, sigma2):
     """
     R = np.where(observed, X - mean, 0.0)
     Ez, _, M, rhs = _posterior(R, observed, W, sigma2)
+    return _row_log_likelihood(R, observed, Ez, M, rhs, sigma2)
+
+
+def _row_log_likelihood(R, observed, Ez, M, rhs, sigma2):
+    """log p(x_o) per row from :func:`_posterior`'s pieces, nats."""
     n_obs = observed.sum(axis=1)
-    k = W.shape[1]
+    k = M.shape[1]
     # det(W_o W_o^T + s I) = s^(|o| - k) det(M); the Woodbury form of the inverse.
     log_det = (n_obs - k) * np.log(sigma2) + np.linalg.slogdet(M)[1]
     maha = (np.einsum("ij,ij->i", R, R) - np.einsum("ij,ij->i", rhs, Ez)) / sigma2
@@ -123,10 +128,7 @@ def _em_pass(centre, W, mu, sigma2, X, weights):
         Xc = np.where(observed, Xb - centre, 0.0)
         R = np.where(observed, Xc - mu, 0.0)
         Ez, M_inv, M, rhs = _posterior(R, observed, W, sigma2)
-        counts = observed.sum(axis=1)
-        log_det = (counts - k) * np.log(sigma2) + np.linalg.slogdet(M)[1]
-        maha = (np.einsum("ij,ij->i", R, R) - np.einsum("ij,ij->i", rhs, Ez)) / sigma2
-        log_likelihood += float(np.sum(-0.5 * (counts * np.log(2 * np.pi) + log_det + maha)))
+        log_likelihood += float(np.sum(_row_log_likelihood(R, observed, Ez, M, rhs, sigma2)))
         # z~ = [z; 1]: E[z~] and E[z~ z~^T] of every row.
         m = Xb.shape[0]
         Ez1 = np.hstack([Ez, np.ones((m, 1))])

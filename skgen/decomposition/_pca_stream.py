@@ -22,13 +22,14 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 from sklearn.utils.extmath import svd_flip
 
 from ..utils import Moments, block_moments, merge_moments
 
-__all__ = ["ExactState", "SVDState", "MAX_SCATTER_BYTES", "batch_state", "merge_states",
-           "state_count", "state_model"]
+__all__ = ["ExactState", "SVDState", "MAX_SCATTER_BYTES", "batch_state", "merge_batch",
+           "merge_states", "state_count", "state_model"]
 
 # Largest d x d float64 scatter kept (1 GiB: d up to 11,585); beyond it the
 # stream keeps the top components only (SVDState).
@@ -73,6 +74,46 @@ def batch_state(X, exact, k):
     # The whole batch's triplets: merges truncate to k (as IncrementalPCA,
     # which stacks the centred batch itself).
     return SVDState(float(X.shape[0]), mean, float(np.sum(Xc * Xc)), s, vt, k)
+
+
+def _block_state(exact, k, X, weights):
+    """A reduction over rows: the state of one block (sparse blocks densified)."""
+    return batch_state(X.toarray() if sp.issparse(X) else X, exact, k)
+
+
+def merge_batch(state, rows, n_components):
+    """The stream's state after one more batch.
+
+    Parameters
+    ----------
+    state : ExactState, SVDState or None
+        The stream so far (None: the batch starts it).
+    rows : RowSource
+        The batch, validated (a dask array: one tree reduction over its chunks).
+    n_components : int, float, 'mle' or None
+        ``PCA.n_components``: an integer is required beyond the scatter budget.
+
+    Returns
+    -------
+    state : ExactState or SVDState
+        Exact while the d x d float64 scatter fits :data:`MAX_SCATTER_BYTES`.
+
+    Raises
+    ------
+    ValueError
+        Beyond the budget, when ``n_components`` is not an integer in [1, d].
+    """
+    d = rows.n_features
+    exact = d * d * 8 <= MAX_SCATTER_BYTES
+    k = n_components
+    if not exact and not (isinstance(k, numbers.Integral) and 1 <= k <= d):
+        raise ValueError(
+            f"partial_fit on {d} features keeps the top components only (a {d} x {d} "
+            f"scatter exceeds {MAX_SCATTER_BYTES >> 30} GiB): n_components must be an "
+            f"integer between 1 and {d}, got {k!r}"
+        )
+    batch = rows.reduce(_block_state, merge_states, exact, k)
+    return batch if state is None else merge_states(state, batch)
 
 
 def merge_states(a, b):

@@ -40,6 +40,7 @@ via the EM algorithm"; Bishop (2006), *Pattern Recognition and Machine Learning*
 section 9.2-9.4.
 """
 
+import contextlib
 import warnings
 from abc import ABCMeta, abstractmethod
 from functools import partial
@@ -64,6 +65,7 @@ from ..utils._numba import blas_threads_for_load
 from ..utils._rows import ArrayRows, row_source
 from ..utils._validation import check_observed_rows, internal_scale
 from ._init import column_fill, initial_statistics
+from ._stepwise import stepwise_step
 from ._passes import (add_pairs, em_pass, fill_for_start, merge_passes, normalize_log_prob,
                       score_pass)
 
@@ -300,12 +302,8 @@ class BaseMixture(
         with blas_threads_for_load():
             if not do_init and scale != 1.0:
                 self._rescale_parameters(scale)
-            if do_init and not self._initial_parameters_given():
-                self._fill_values = column_fill(self, rows)
-            try:
+            with self._start_fill(rows, do_init):
                 self._run_em(rows, do_init)
-            finally:
-                self._fill_values = None
             resp = rows.map(self._responsibilities, n_columns=self.n_components,
                             dtype=rows.dtype)
         if scale != 1.0:
@@ -317,11 +315,34 @@ class BaseMixture(
             self.lower_bounds_ = self.lower_bounds_ + shift
         return resp
 
+    @contextlib.contextmanager
+    def _start_fill(self, rows, starting):
+        """While the block runs, the starts of EM see NaN filled by the
+        observed column means (when ``starting`` and a start is drawn)."""
+        if starting and not self._initial_parameters_given():
+            self._fill_values = column_fill(self, rows)
+        try:
+            yield
+        finally:
+            self._fill_values = None
+
+    def _initialize_from(self, rows, random_state):
+        """Initial parameters: the given ones, or from ``init_params`` on rows."""
+        given = self._initial_parameters_given()
+        self._initialize(None if given else initial_statistics(self, rows, random_state))
+
+    def _em_pass(self, rows):
+        """One E-step pass over rows: their PassResult (statistics for the M-step)."""
+        result = rows.reduce(em_pass, partial(merge_passes, type(self)._merge_statistics),
+                             self, threads=True)
+        if result.total_weight <= 0:
+            raise ValueError("sample_weight sums to zero: no row carries any weight.")
+        return result
+
     def _run_em(self, rows, do_init):
         """The EM iterations of ``_fit`` on a row source."""
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
-        em_merge = partial(merge_passes, type(self)._merge_statistics)
 
         best_lower_bound = -np.inf
         best_params, best_n_iter, best_history = None, 0, []
@@ -331,9 +352,7 @@ class BaseMixture(
                 print(f"Initialization {init}")
                 tic = perf_counter()
             if do_init:
-                given = self._initial_parameters_given()
-                self._initialize(None if given else
-                                 initial_statistics(self, rows, random_state))
+                self._initialize_from(rows, random_state)
             lower_bound = -np.inf if do_init else self.lower_bound_
             if self.max_iter == 0:
                 # No EM step: the bound is that of the starting parameters.
@@ -344,9 +363,7 @@ class BaseMixture(
             n_iter = 0
             for n_iter in range(1, self.max_iter + 1):
                 previous = lower_bound
-                result = rows.reduce(em_pass, em_merge, self, threads=True)
-                if result.total_weight <= 0:
-                    raise ValueError("sample_weight sums to zero: no row carries any weight.")
+                result = self._em_pass(rows)
                 # The objective EM increases, at the parameters the E-step used:
                 # log-likelihood plus log prior, per unit of weight.
                 lower_bound = (result.log_likelihood + self._log_prior()) / result.total_weight
@@ -488,39 +505,9 @@ class BaseMixture(
         self._check_parameters(rows.n_features, rows.dtype)
         with blas_threads_for_load():
             if first:
-                given = self._initial_parameters_given()
-                if not given:
-                    self._fill_values = column_fill(self, rows)
-                try:
-                    self._initialize(None if given else initial_statistics(
-                        self, rows, check_random_state(self.random_state)))
-                finally:
-                    self._fill_values = None
-            result = rows.reduce(em_pass, partial(merge_passes, type(self)._merge_statistics),
-                                 self, threads=True)
-        total = result.total_weight
-        if total <= 0:
-            raise ValueError("sample_weight sums to zero: no row carries any weight.")
-        batch = self._scale_statistics(result.statistics, 1.0 / total)
-        steps = getattr(self, "n_steps_", 0)
-        running = getattr(self, "_running", None)
-        rho = 1.0 if steps == 0 or running is None else (
-            (steps + 1 + self.learning_offset) ** -self.learning_decay)
-        if rho >= 1.0:
-            # The batch's own statistics: exactly one EM iteration on it.
-            running = batch
-            self._m_step(result.statistics)
-        else:
-            running = self._merge_statistics(self._scale_statistics(running, 1.0 - rho),
-                                             self._scale_statistics(batch, rho))
-            self._m_step(self._scale_statistics(running, total))
-        self._set_parameters(self._get_parameters())  # the derived attributes too
-        self._running = running
-        self.n_steps_ = steps + 1
-        # Fitted, not converged in fit's sense: fit with warm_start=True then
-        # continues from the stream's parameters.
-        self.converged_ = False
-        self.lower_bound_ = (result.log_likelihood + self._log_prior()) / total
+                with self._start_fill(rows, True):
+                    self._initialize_from(rows, check_random_state(self.random_state))
+            stepwise_step(self, self._em_pass(rows))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -68,7 +68,7 @@ def test_every_n_components_kind_after_any_batches(n_components):
 def test_svd_fallback_for_wide_data(monkeypatch):
     # Beyond the scatter budget the stream keeps the top components (Ross et
     # al. 2008): exact while they cover the rank of the rows seen.
-    import skgen.decomposition._pca as module
+    import skgen.decomposition._pca_stream as module
 
     monkeypatch.setattr(module, "MAX_SCATTER_BYTES", 8)
     rng = np.random.RandomState(0)

@@ -153,3 +153,19 @@ def test_clone_is_fresh_and_warm_start_continues_from_the_stream():
     warm.fit(X)
     np.testing.assert_allclose(warm.means_, reference.means_, rtol=1e-10)
     assert not hasattr(warm, "n_steps_")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_float32_stream_keeps_its_dtype_and_its_digits(seed):
+    # Data far from the origin: the running moments merge by Chan et al.'s rule,
+    # so a float32 stream ends where the float64 one does.
+    X = _blobs(seed, n=3000) + 1e3
+    streams = {}
+    for dtype in (np.float32, np.float64):
+        model = GaussianMixtureEM(3, covariance_type="diag", random_state=seed)
+        for start in range(0, 3000, 300):
+            model.partial_fit(X[start:start + 300].astype(dtype))
+        streams[dtype] = model
+    assert streams[np.float32].means_.dtype == np.float32
+    np.testing.assert_allclose(np.sort(streams[np.float32].means_, axis=0),
+                               np.sort(streams[np.float64].means_, axis=0), rtol=1e-5)
