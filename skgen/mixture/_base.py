@@ -259,12 +259,13 @@ class BaseMixture(
         log_prob += self._estimate_log_weights()
         return log_prob
 
-    def _fit(self, X, sample_weight=None):
+    def _fit(self, X, sample_weight=None, responsibilities=True):
         """Run EM ``n_init`` times (once when warm-starting) and keep the best.
 
         Returns the responsibilities of ``X`` under the kept parameters, from a
         final E-step, so that ``fit_predict(X)`` equals ``fit(X).predict(X)``
-        (lazily, as a dask array, for a dask X).
+        (lazily, as a dask array, for a dask X); None without
+        ``responsibilities`` (``fit``, which has no use for that pass).
         """
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         for name in ("_running", "n_steps_"):  # a stream restarts after fit
@@ -290,13 +291,13 @@ class BaseMixture(
         self._scale_ = 1.0  # the parameters are of X * scale while EM runs
         try:
             self._check_parameters(rows.n_features, rows.dtype)
-            return self._fit_scaled(rows, scale, do_init)
+            return self._fit_scaled(rows, scale, do_init, responsibilities)
         finally:
             self._data_scale = 1.0
 
     _data_scale = 1.0
 
-    def _fit_scaled(self, rows, scale, do_init):
+    def _fit_scaled(self, rows, scale, do_init, responsibilities):
         # BLAS on the idle cores only: on a machine with a busy core, a thread
         # sharing it makes every product wait (see idle_cores).
         with blas_threads_for_load():
@@ -304,8 +305,10 @@ class BaseMixture(
                 self._rescale_parameters(scale)
             with self._start_fill(rows, do_init):
                 self._run_em(rows, do_init)
-            resp = rows.map(self._responsibilities, n_columns=self.n_components,
-                            dtype=rows.dtype)
+            resp = None
+            if responsibilities:
+                resp = rows.map(self._responsibilities, n_columns=self.n_components,
+                                dtype=rows.dtype)
         if scale != 1.0:
             self._rescale_parameters(1.0 / scale)
             self._scale_ = scale
@@ -440,7 +443,7 @@ class BaseMixture(
             unknown dask chunk sizes, fewer samples than components, negative
             or all-zero weights, or invalid parameters.
         """
-        self._fit(X, sample_weight)
+        self._fit(X, sample_weight, responsibilities=False)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

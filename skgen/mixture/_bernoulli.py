@@ -5,7 +5,11 @@ For binary x in {0, 1}^d, component k has independent pixels with means mu_k:
     log p(x | k) = sum_j x_j log mu_kj + (1 - x_j) log(1 - mu_kj)
                  = x . log(mu_k / (1 - mu_k)) + sum_j log(1 - mu_kj),
 
-so the E-step is one matrix product over all components, dense or sparse CSR.
+so the E-step is one matrix product over all components. Rows sparse enough
+(binarized MNIST: 13% ones) are held as CSR, the indices of their ones: the
+E-step then adds, for each one, the K log-odds of its pixel, and the M-step
+adds each row's K responsibilities to the counts of its ones
+(:mod:`skgen.utils._csr`), instead of two dense matrix products.
 The M-step is the responsibility-weighted mean of the data, smoothed by a Beta
 prior (``alpha`` pseudo-counts for each outcome, as in BernoulliNB) and the weights
 by a Dirichlet prior, so that no parameter reaches 0 or 1.
@@ -29,6 +33,7 @@ from sklearn.preprocessing import binarize as _binarize
 from sklearn.utils._param_validation import Interval
 
 from ..utils import check_array_param, check_binary, check_X
+from ..utils._csr import csr_product, csr_transposed_product, dense_to_csr
 from ._base import BaseMixture
 from ._init import check_weights_init
 
@@ -206,14 +211,20 @@ class BernoulliMixture(BaseMixture):
 
     def _check_values(self, X):
         """Binary X (``binarize=None``) or X thresholded at ``binarize``, NaN
-        (missing) kept; CSR stays CSR."""
+        (missing) kept; CSR stays CSR, and dense rows sparse enough for the CSR
+        kernels (:data:`skgen.utils._csr.DENSE_THRESHOLD_DENSITY`) become CSR."""
         X = sp.csr_matrix(X) if sp.issparse(X) and X.format != "csr" else X
+        if self.binarize is not None and not np.isfinite(self.binarize):
+            raise ValueError(f"binarize must be a finite threshold or None, got {self.binarize!r}")
+        if not sp.issparse(X):
+            exact = self.binarize is None
+            ones = dense_to_csr(X, threshold=0.0 if exact else self.binarize, exact=exact)
+            if ones is not None:
+                return super()._check_values(ones)
         X = super()._check_values(X)
         if self.binarize is None:
             check_binary(X, allow_nan=True)
             return X
-        if not np.isfinite(self.binarize):
-            raise ValueError(f"binarize must be a finite threshold or None, got {self.binarize!r}")
         values = X.data if sp.issparse(X) else X
         missing = np.isnan(values)
         if not missing.any():
@@ -245,14 +256,17 @@ class BernoulliMixture(BaseMixture):
         # nk = sum_i r_ik and sum_i r_ik x_i; CSR X stays sparse. With missing
         # pixels, also the responsibility mass of the rows that observed each
         # pixel, sum_i r_ik o_ij (None: every row observed every pixel).
+        nk = resp.sum(axis=0)
+        if sp.issparse(X):
+            counts, missing = csr_transposed_product(X, resp)
+            observed = None if missing is None else (nk[:, np.newaxis] - missing.T)
+            return nk, counts.T.astype(X.dtype), None if observed is None else \
+                observed.astype(X.dtype)
         missing = _missing(X)
         if missing is None:
-            counts = (X.T @ resp).T if sp.issparse(X) else resp.T @ X
-            return resp.sum(axis=0), np.asarray(counts, dtype=X.dtype), None
-        X = _zero_missing(X)
-        counts = (X.T @ resp).T if sp.issparse(X) else resp.T @ X
-        nk = resp.sum(axis=0)
-        observed = nk[:, np.newaxis] - np.asarray((missing.T @ resp).T)
+            return nk, np.asarray(resp.T @ X, dtype=X.dtype), None
+        counts = resp.T @ np.where(np.isnan(X), 0, X)
+        observed = nk[:, np.newaxis] - resp.T @ missing
         return nk, np.asarray(counts, dtype=X.dtype), observed.astype(X.dtype)
 
     @staticmethod
@@ -292,14 +306,17 @@ class BernoulliMixture(BaseMixture):
     def _estimate_log_prob(self, X):
         log_mu = np.log(self.means_)
         log_1m_mu = np.log1p(-self.means_)
+        if sp.issparse(X):
+            # A missing pixel drops out of the product: no log(1 - mu) term.
+            log_prob = np.empty((X.shape[0], self.n_components), dtype=self.means_.dtype)
+            log_prob[:] = log_1m_mu.sum(axis=1)
+            return csr_product(X, (log_mu - log_1m_mu).T, W_missing=log_1m_mu.T, out=log_prob)
         missing = _missing(X)
         if missing is not None:
-            X = _zero_missing(X)
-        log_prob = X @ (log_mu - log_1m_mu).T
-        log_prob = np.asarray(log_prob, dtype=self.means_.dtype)
+            X = np.where(np.isnan(X), 0, X)
+        log_prob = np.asarray(X @ (log_mu - log_1m_mu).T, dtype=self.means_.dtype)
         log_prob += log_1m_mu.sum(axis=1)
         if missing is not None:
-            # A missing pixel drops out of the product: remove its log(1 - mu) term.
             log_prob -= np.asarray(missing @ log_1m_mu.T, dtype=log_prob.dtype)
         return log_prob
 
@@ -374,21 +391,8 @@ def _observed_mass(stats):
 
 
 def _missing(X):
-    """Indicator of the missing entries (sparse for CSR X), or None without NaN."""
-    values = X.data if sp.issparse(X) else X
+    """Indicator of the missing entries of dense X, or None without NaN."""
     # max propagates NaN: one read, no mask, for the common complete case.
-    if values.size == 0 or not np.isnan(np.max(values)):
+    if X.size == 0 or not np.isnan(np.max(X)):
         return None
-    nan = np.isnan(values)
-    if sp.issparse(X):
-        return sp.csr_matrix((nan.astype(X.dtype), X.indices, X.indptr), shape=X.shape)
-    return nan.astype(X.dtype)
-
-
-def _zero_missing(X):
-    """X with its missing entries 0 (they then add nothing to the products)."""
-    if sp.issparse(X):
-        X = X.copy()
-        X.data[np.isnan(X.data)] = 0
-        return X
-    return np.where(np.isnan(X), 0, X)
+    return np.isnan(X).astype(X.dtype)

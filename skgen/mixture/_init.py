@@ -2,10 +2,10 @@
 
 In memory, the draws match scikit-learn's ``BaseMixture`` for the same
 ``random_state`` (without sample weights), so both start from the same point,
-except 'kmeans' on more rows than :func:`init_sample_rows`: k-means on a
-uniform sample then refined by Lloyd passes over all rows (about three passes
-in all; scikit-learn's k-means to convergence on all rows cost 4.7 of a 5.3 s
-Bernoulli fit on MNIST). On a lazy source (a dask array), 'kmeans' is always
+except 'kmeans' on more rows than :func:`init_sample_rows`: k-means++ and a
+few Lloyd steps on a uniform sample, then one Lloyd pass over all rows and the
+pass that assigns them (two passes in all; scikit-learn's k-means to
+convergence on all rows cost 4.7 of a 5.3 s Bernoulli fit on MNIST). On a lazy source (a dask array), 'kmeans' is always
 that, 'k-means++' and 'random_from_data' pick rows of such a sample, and
 'random' draws each block's responsibilities from a seed of its own.
 
@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from sklearn.cluster import KMeans, kmeans_plusplus
 
 from ..utils import check_array_param, merge_moments
+from ..utils._rows import ArrayRows
 from ._passes import (add_pairs, lloyd_pass, nearest_statistics, observed_sums, one_hot,
                       random_statistics)
 
@@ -27,8 +28,8 @@ __all__ = ["initial_statistics", "init_sample_rows", "check_weights_init", "colu
 # rows) on a lazy source or on more rows than the sample in memory, and to pick
 # k-means++ centres and random rows of a lazy source.
 INIT_SAMPLE_ROWS = 2_000
-SAMPLE_LLOYD_STEPS = 10
-LLOYD_PASSES = 2
+SAMPLE_LLOYD_STEPS = 5
+LLOYD_PASSES = 1
 
 # Largest sparse input densified for scikit-learn's k-means (entries; 256 MiB).
 DENSE_KMEANS_ENTRIES = 1 << 25
@@ -151,6 +152,12 @@ def initial_statistics(model, rows, random_state):
     return model._statistics(X, resp)
 
 
+def _lloyd_step(model, rows, centers):
+    """Lloyd's update of ``centers`` on ``rows`` (a centre with no rows stays)."""
+    step = rows.reduce(lloyd_pass, merge_moments, model, centers, threads=True)
+    return np.where(step.weight[:, np.newaxis] > 0, step.mean, centers)
+
+
 def _sampled_initial_statistics(model, rows, random_state):
     """Initial statistics from a uniform sample of rows (see the module
     docstring): every start on a lazy source, and 'kmeans' on more rows than
@@ -173,15 +180,13 @@ def _sampled_initial_statistics(model, rows, random_state):
     if model.init_params == "kmeans":
         # A seed for the Lloyd passes over all rows: k-means++ and a few
         # Lloyd steps on the sample are enough (its convergence is not needed).
-        centers = (
-            KMeans(n_clusters=K, n_init=1, max_iter=SAMPLE_LLOYD_STEPS,
-                   random_state=random_state)
-            .fit(dense(sample), sample_weight=w)
-            .cluster_centers_
-        )
+        centers = dense(sample[_kmeans_plusplus(sample, K, w, random_state)])
+        centers = np.asarray(centers, dtype=np.float64)
+        on_sample = ArrayRows(sample, w)
+        for _ in range(SAMPLE_LLOYD_STEPS):
+            centers = _lloyd_step(model, on_sample, centers)
         for _ in range(LLOYD_PASSES):
-            step = rows.reduce(lloyd_pass, merge_moments, model, centers, threads=True)
-            centers = np.where(step.weight[:, np.newaxis] > 0, step.mean, centers)
+            centers = _lloyd_step(model, rows, centers)
         return rows.reduce(nearest_statistics, statistics, model, centers, threads=True)
     if model.init_params == "k-means++":
         chosen = _kmeans_plusplus(sample, K, w, random_state)

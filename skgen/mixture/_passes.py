@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from sklearn.metrics import pairwise_distances_argmin
 
 from ..utils import Moments, block_moments
+from ..utils._csr import csr_label_sums, csr_nearest
 from ..utils._rows import add_pairs, observed_sums  # noqa: F401 (passes of EM)
 from ..utils._numba import jit
 
@@ -149,23 +150,29 @@ def one_hot(labels, n_components, dtype, weights):
     return resp
 
 
+def _nearest(X, centers):
+    """Index of each row's nearest centre (CSR rows by their stored entries)."""
+    if sp.issparse(X):
+        return csr_nearest(X, centers)
+    return pairwise_distances_argmin(X, centers.astype(X.dtype, copy=False))
+
+
 def nearest_statistics(model, centers, X, weights):
     """Statistics of hard responsibilities: each row to its nearest centre."""
     X = model._start_rows(X)
-    labels = pairwise_distances_argmin(X, centers.astype(X.dtype, copy=False))
+    labels = _nearest(X, centers)
     return model._statistics(X, one_hot(labels, centers.shape[0], X.dtype, weights))
 
 
 def lloyd_pass(model, centers, X, weights):
     """One Lloyd step's sums: weighted means of the rows nearest each centre."""
     X = model._start_rows(X)
-    labels = pairwise_distances_argmin(X, centers.astype(X.dtype, copy=False))
-    resp = one_hot(labels, centers.shape[0], np.float64, weights)
+    labels = _nearest(X, centers)
     if sp.issparse(X):
-        weight = resp.sum(axis=0)
-        sums = np.asarray((X.T @ resp).T, dtype=np.float64)
+        sums, weight = csr_label_sums(X, labels, centers.shape[0], weights)
         mean = sums / np.where(weight > 0, weight, 1)[:, np.newaxis]
         return Moments(weight, mean, None, "mean")
+    resp = one_hot(labels, centers.shape[0], np.float64, weights)
     return block_moments(X.astype(np.float64), resp, "mean")
 
 

@@ -59,6 +59,18 @@ __all__ = ["RowSource", "ArrayRows", "DaskRows", "row_source", "mean_score", "ob
 THREAD_ROWS = 10_000
 
 
+def row_block(X, start, stop):
+    """Rows ``start:stop`` of an array or CSR matrix, without copying: a CSR
+    block shares its parent's indices and values (scipy's slicing copies them,
+    2.5 ms per 10,000 binarized MNIST rows, per pass)."""
+    if not (sp.issparse(X) and X.format == "csr"):
+        return X[start:stop]
+    indptr = X.indptr[start:stop + 1]
+    lo, hi = indptr[0], indptr[-1]
+    return type(X)((X.data[lo:hi], X.indices[lo:hi], indptr - lo),
+                   shape=(stop - start, X.shape[1]), copy=False)
+
+
 def row_source(estimator, X, *, reset, check, sample_weight=None, ensure_min_samples=1,
                magnitude=True, prepare=None, dtype=None, rechunk_features=True,
                allow_nan=False):
@@ -231,8 +243,7 @@ class ArrayRows(RowSource):
             return func(*args, X, w)
 
         def block(start, stop):
-            rows = slice(start, stop)
-            return func(*args, X[rows], None if w is None else w[rows])
+            return func(*args, row_block(X, start, stop), None if w is None else w[start:stop])
 
         with single_threaded_blas():
             parts = run_in_blocks(block, X.shape[0], n_threads, blocks_per_thread=1)

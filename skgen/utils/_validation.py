@@ -96,16 +96,25 @@ def check_observed_rows(X):
     Parameters
     ----------
     X : ndarray or sparse matrix of shape (n_samples, n_features)
-        Sparse input is not checked (a stored NaN leaves the row's zeros observed).
+        A sparse row is refused when all its ``n_features`` entries are
+        stored NaN (a row with any implicit zero observes that zero).
 
     Raises
     ------
     ValueError
         Naming the first such row and their number.
     """
-    if sp.issparse(X) or X.shape[1] == 0:
+    if X.shape[1] == 0:
         return
-    empty = np.isnan(X).all(axis=1)
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        nan = np.isnan(X.data)
+        if not nan.any():
+            return
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))[nan]
+        empty = np.bincount(rows, minlength=X.shape[0]) == X.shape[1]
+    else:
+        empty = np.isnan(X).all(axis=1)
     if empty.any():
         rows = np.flatnonzero(empty)
         raise ValueError(

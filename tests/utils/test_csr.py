@@ -1,0 +1,129 @@
+"""The CSR row kernels against plain NumPy / scipy references."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skgen.mixture import BernoulliMixture
+from skgen.utils import _csr
+from skgen.utils._csr import (
+    csr_label_sums,
+    csr_nearest,
+    csr_product,
+    csr_transposed_product,
+    dense_to_csr,
+)
+
+
+def _binary(seed, n=60, d=9, density=0.3, nan=0.0, dtype=np.float64):
+    rng = np.random.RandomState(seed)
+    X = (rng.uniform(size=(n, d)) < density).astype(dtype)
+    X[rng.uniform(size=X.shape) < nan] = np.nan
+    return X
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), density=st.floats(0, 1), nan=st.sampled_from([0, 0.1]),
+       threshold=st.floats(-0.5, 1.5), dtype=st.sampled_from([np.float32, np.float64]))
+def test_dense_to_csr_is_the_thresholded_matrix(seed, density, nan, threshold, dtype):
+    X = np.random.RandomState(seed).uniform(size=(37, 11)).astype(dtype)
+    X[np.random.RandomState(seed + 1).uniform(size=X.shape) < nan] = np.nan
+    S = dense_to_csr(X, threshold=threshold, max_density=1.0)
+    expected = np.where(np.isnan(X), np.nan, X > threshold).astype(dtype)
+    np.testing.assert_array_equal(S.toarray(), expected)
+    assert S.dtype == dtype and S.has_canonical_format
+
+
+def test_dense_to_csr_threaded_blocks_match_one_thread():
+    X = _binary(0, n=3 * _csr._THREAD_ROWS, d=20, nan=0.01)
+    one = dense_to_csr(X, max_density=1.0, n_jobs=1)
+    two = dense_to_csr(X, max_density=1.0, n_jobs=2)
+    np.testing.assert_array_equal(one.indptr, two.indptr)
+    np.testing.assert_array_equal(one.indices, two.indices)
+    np.testing.assert_array_equal(one.data, two.data)
+
+
+def test_dense_to_csr_keeps_dense_rows_dense():
+    X = _binary(1, density=0.9)
+    assert dense_to_csr(X) is None
+    assert dense_to_csr(X, max_density=1.0) is not None
+
+
+def test_dense_to_csr_exact_refuses_non_binary_values():
+    X = _binary(2)
+    X[3, 4] = 0.5
+    with pytest.raises(ValueError, match="must be binary.*0.5"):
+        dense_to_csr(X, exact=True, max_density=1.0)
+    X[3, 4] = np.nan
+    S = dense_to_csr(X, exact=True, max_density=1.0)
+    np.testing.assert_array_equal(S.toarray(), X)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_products_match_numpy(seed, dtype):
+    X = _binary(seed, nan=0.1, dtype=dtype)
+    X[0] = 0  # an empty row
+    # Non-binary stored values too (the starts fill NaN with column means).
+    X[1, :3] = [0.25, 2.0, np.nan]
+    S = sp.csr_matrix(np.where(np.isnan(X), np.nan, X))
+    S.eliminate_zeros()
+    rng = np.random.RandomState(seed)
+    W, Wm = rng.normal(size=(2, X.shape[1], 4)).astype(dtype)
+    R = rng.uniform(size=(X.shape[0], 4)).astype(dtype)
+    observed, missing = np.nan_to_num(X), np.isnan(X).astype(dtype)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(csr_product(S, W, W_missing=Wm), observed @ W - missing @ Wm,
+                               **tol)
+    np.testing.assert_allclose(csr_product(S, W), observed @ W, **tol)
+    out = np.ones((X.shape[0], 4), dtype=dtype)
+    np.testing.assert_allclose(csr_product(S, W, out=out), 1 + observed @ W, **tol)
+    product, missing_sum = csr_transposed_product(S, R)
+    assert product.dtype == np.float64
+    np.testing.assert_allclose(product, observed.T.astype(np.float64) @ R, **tol)
+    np.testing.assert_allclose(missing_sum, missing.T.astype(np.float64) @ R, **tol)
+    assert csr_transposed_product(sp.csr_matrix(observed), R)[1] is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_label_sums_and_nearest_match_numpy(seed):
+    X = _binary(seed, n=80)
+    S = sp.csr_matrix(X)
+    rng = np.random.RandomState(seed)
+    centers = rng.uniform(size=(5, X.shape[1]))
+    distances = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(csr_nearest(S, centers), distances.argmin(axis=1))
+    labels = rng.randint(5, size=X.shape[0])
+    weights = rng.uniform(size=X.shape[0])
+    sums, totals = csr_label_sums(S, labels, 5, weights)
+    onehot = np.eye(5)[labels] * weights[:, None]
+    np.testing.assert_allclose(sums, onehot.T @ X, rtol=1e-12)
+    np.testing.assert_allclose(totals, onehot.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(csr_label_sums(S, labels, 5)[1], np.bincount(labels, minlength=5))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("nan", [0.0, 0.2])
+def test_bernoulli_mixture_fits_the_same_held_dense_or_as_csr(seed, nan, monkeypatch):
+    """Dense rows converted to CSR (the default below 35% ones) give the fit
+    the BLAS products give on the same rows kept dense."""
+    X = _binary(seed, n=400, d=12, density=0.2, nan=nan)
+    kw = dict(n_components=3, binarize=None, max_iter=30, random_state=seed)
+    monkeypatch.setattr(_csr, "DENSE_THRESHOLD_DENSITY", 1.0)
+    as_csr = BernoulliMixture(**kw).fit(X)
+    monkeypatch.setattr(_csr, "DENSE_THRESHOLD_DENSITY", 0.0)
+    dense = BernoulliMixture(**kw).fit(X)
+    assert as_csr.n_iter_ == dense.n_iter_
+    np.testing.assert_allclose(as_csr.means_, dense.means_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(as_csr.lower_bound_, dense.lower_bound_, rtol=1e-12)
+    np.testing.assert_allclose(as_csr.score_samples(X), dense.score_samples(X), rtol=1e-10)
+
+
+def test_an_all_missing_row_is_refused_dense_or_sparse():
+    X = _binary(0, nan=0.1)
+    X[7] = np.nan
+    for data in (X, sp.csr_matrix(X)):
+        with pytest.raises(ValueError, match="no observed entry.*row 7"):
+            BernoulliMixture(2, binarize=None).fit(data)
