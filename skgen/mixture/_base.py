@@ -248,6 +248,12 @@ class BaseMixture(
         override."""
         return self._estimate_weighted_log_prob(X), lambda resp: self._statistics(X, resp)
 
+    def _one_pass(self, X, weights):
+        """The E-step pass over rows X and their statistics in one kernel, as a
+        ``PassResult``, for models that have one for X (the Bernoulli mixture
+        on CSR rows); None: the generic E-step, normalisation and statistics."""
+        return None
+
     def _pass_block_rows(self, X):
         """Rows per block of an EM pass over X (its statistics merged block by
         block): all of them unless a subclass keeps per-row work between its

@@ -36,6 +36,7 @@ from ..utils import check_array_param, check_binary, check_X
 from ..utils._csr import csr_product, csr_transposed_product, dense_to_csr
 from ._base import BaseMixture
 from ._init import check_weights_init
+from ._passes import PassResult, linear_csr_pass
 
 __all__ = ["BernoulliMixture"]
 
@@ -259,9 +260,7 @@ class BernoulliMixture(BaseMixture):
         nk = resp.sum(axis=0)
         if sp.issparse(X):
             counts, missing = csr_transposed_product(X, resp)
-            observed = None if missing is None else (nk[:, np.newaxis] - missing.T)
-            return nk, counts.T.astype(X.dtype), None if observed is None else \
-                observed.astype(X.dtype)
+            return self._counts(nk, counts, missing, X.dtype)
         missing = _missing(X)
         if missing is None:
             return nk, np.asarray(resp.T @ X, dtype=X.dtype), None
@@ -302,6 +301,24 @@ class BernoulliMixture(BaseMixture):
         extra = self.weight_concentration_prior - 1.0
         weights = (nk + extra) / (nk.sum() + self.n_components * extra)
         self.weights_ = (weights / weights.sum()).astype(dtype, copy=False)
+
+    def _one_pass(self, X, weights):
+        # CSR rows: the E-step, the responsibilities and the counts row by
+        # row in one kernel (no responsibilities of all rows are kept).
+        if not sp.issparse(X):
+            return None
+        log_mu, log_1m_mu = np.log(self.means_), np.log1p(-self.means_)
+        base = log_1m_mu.sum(axis=1) + self._estimate_log_weights()
+        log_likelihood, total, nk, counts, missing = linear_csr_pass(
+            X, (log_mu - log_1m_mu).T, log_1m_mu.T, base, weights)
+        return PassResult(log_likelihood, total, self._counts(nk, counts, missing, X.dtype))
+
+    @staticmethod
+    def _counts(nk, counts, missing, dtype):
+        """Statistics from float64 sums: counts and missing mass of shape
+        (n_features, n_components)."""
+        observed = None if missing is None else (nk[:, np.newaxis] - missing.T).astype(dtype)
+        return nk.astype(dtype), counts.T.astype(dtype), observed
 
     def _estimate_log_prob(self, X):
         log_mu = np.log(self.means_)

@@ -21,38 +21,138 @@ from ..utils._rows import add_pairs, observed_sums  # noqa: F401 (passes of EM)
 from ..utils._numba import jit
 
 @jit
+def _normalize_row(row, tiny):
+    """In place: log p(x, k) becomes p(k | x); returns log p(x). No fastmath,
+    since rows of -inf (impossible under every component) need their guard."""
+    n_components = row.shape[0]
+    peak = -np.inf
+    for k in range(n_components):
+        if row[k] > peak:
+            peak = row[k]
+    if not np.isfinite(peak):
+        peak = 0.0
+    total = 0.0
+    for k in range(n_components):
+        value = np.exp(row[k] - peak)
+        row[k] = value
+        total += value
+    if total == 0.0:
+        # Impossible under every component: log p(x) = -inf, uniform responsibilities.
+        for k in range(n_components):
+            row[k] = 1.0 / n_components
+        return -np.inf
+    inv = 1.0 / total
+    for k in range(n_components):
+        value = row[k] * inv
+        # Subnormal responsibilities (common in float32 with many features)
+        # make the M-step's matrix products many times slower; they carry
+        # less than 1e-38 of the mass.
+        row[k] = value if value >= tiny else 0.0
+    return np.log(total) + peak
+
+
+@jit
 def _normalize_rows(weighted_log_prob, log_prob_norm, tiny):
     """In place: row i of log p(x_i, k) becomes p(k | x_i); log p(x_i) goes to
-    ``log_prob_norm[i]``. One pass per row, no temporaries; no fastmath, since
-    rows of -inf (impossible under every component) need their guard."""
-    n_samples, n_components = weighted_log_prob.shape
-    for i in range(n_samples):
-        row = weighted_log_prob[i]
-        peak = -np.inf
-        for k in range(n_components):
-            if row[k] > peak:
-                peak = row[k]
-        if not np.isfinite(peak):
-            peak = 0.0
-        total = 0.0
-        for k in range(n_components):
-            value = np.exp(row[k] - peak)
-            row[k] = value
-            total += value
-        if total == 0.0:
-            # Impossible under every component: log p(x) = -inf, uniform responsibilities.
-            log_prob_norm[i] = -np.inf
-            for k in range(n_components):
-                row[k] = 1.0 / n_components
-            continue
-        log_prob_norm[i] = np.log(total) + peak
-        inv = 1.0 / total
-        for k in range(n_components):
-            value = row[k] * inv
-            # Subnormal responsibilities (common in float32 with many features)
-            # make the M-step's matrix products many times slower; they carry
-            # less than 1e-38 of the mass.
-            row[k] = value if value >= tiny else 0.0
+    ``log_prob_norm[i]``. One pass per row, no temporaries."""
+    for i in range(weighted_log_prob.shape[0]):
+        log_prob_norm[i] = _normalize_row(weighted_log_prob[i], tiny)
+
+
+@jit
+def _linear_csr_pass(indptr, indices, data, W, W_missing, base, weights, tiny, nk, counts,
+                     missing):
+    """One EM pass over CSR rows of a mixture whose log p(x | k) is linear in x.
+
+    Row i: log p(x_i, k) = base[k] + sum_j x_ij W[j, k] - sum_(j missing)
+    W_missing[j, k], normalised to responsibilities r_ik (``_normalize_row``),
+    then, weighted by w_i, added to nk[k], to counts[j, k] (x_ij r_ik, for the
+    observed entries) and to missing[j, k] (r_ik, where x_ij is NaN). Returns
+    (sum_i w_i log p(x_i) over positive weights, sum_i w_i, whether any NaN).
+    The row's indices are read twice while in cache; nothing of size
+    n_samples is written.
+    """
+    K = W.shape[1]
+    row = np.empty(K, dtype=W.dtype)
+    log_likelihood = 0.0
+    total = 0.0
+    any_missing = False
+    for i in range(weights.shape[0]):
+        for k in range(K):
+            row[k] = base[k]
+        lo, hi = indptr[i], indptr[i + 1]
+        for p in range(lo, hi):
+            v = data[p]
+            j = indices[p]
+            if v != v:
+                any_missing = True
+                for k in range(K):
+                    row[k] -= W_missing[j, k]
+            elif v == 1.0:
+                for k in range(K):
+                    row[k] += W[j, k]
+            else:
+                for k in range(K):
+                    row[k] += v * W[j, k]
+        log_norm = _normalize_row(row, tiny)
+        w = weights[i]
+        total += w
+        if w > 0:
+            log_likelihood += w * log_norm
+        for k in range(K):
+            row[k] *= w
+            nk[k] += row[k]
+        for p in range(lo, hi):
+            v = data[p]
+            j = indices[p]
+            if v != v:
+                for k in range(K):
+                    missing[j, k] += row[k]
+            elif v == 1.0:
+                for k in range(K):
+                    counts[j, k] += row[k]
+            else:
+                for k in range(K):
+                    counts[j, k] += v * row[k]
+    return log_likelihood, total, any_missing
+
+
+def linear_csr_pass(X, W, W_missing, base, weights):
+    """:func:`_linear_csr_pass` on CSR rows X, with float64 sums.
+
+    Parameters
+    ----------
+    X : scipy.sparse.csr_matrix of shape (n_samples, n_features)
+        Stored NaN are missing entries.
+    W, W_missing : ndarray of shape (n_features, n_components)
+        What an observed x_ij adds (times x_ij) to log p(x_i, k), and what a
+        missing one takes away, in nats.
+    base : ndarray of shape (n_components,)
+        log p(x_i, k) of a row of zeros, in nats.
+    weights : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    log_likelihood : float
+        sum_i w_i log p(x_i) in nats (rows of zero weight left out).
+    total : float
+        sum_i w_i.
+    nk : ndarray of shape (n_components,), float64
+    counts : ndarray of shape (n_features, n_components), float64
+    missing : ndarray of shape (n_features, n_components), float64, or None
+        None when X has no NaN.
+    """
+    dtype = W.dtype
+    n_features, K = W.shape
+    nk = np.zeros(K)
+    counts = np.zeros((n_features, K))
+    missing = np.zeros((n_features, K))
+    weights = np.ones(X.shape[0]) if weights is None else np.asarray(weights, np.float64)
+    log_likelihood, total, any_missing = _linear_csr_pass(
+        X.indptr, X.indices, X.data, np.ascontiguousarray(W),
+        np.ascontiguousarray(W_missing, dtype=dtype), np.asarray(base, dtype=dtype), weights,
+        dtype.type(np.finfo(dtype).tiny), nk, counts, missing)
+    return log_likelihood, total, nk, counts, (missing if any_missing else None)
 
 
 def normalize_log_prob(weighted_log_prob):
@@ -108,6 +208,9 @@ def em_pass(model, X, weights):
 
 
 def _em_block(model, X, weights):
+    fused = model._one_pass(X, weights)
+    if fused is not None:
+        return fused
     resp, statistics = model._pass_log_prob(X)
     log_prob_norm = normalize_log_prob(resp)
     log_likelihood, total = _weighted_log_likelihood(log_prob_norm, weights)

@@ -225,7 +225,8 @@ def test_bad_dask_input():
         gm.predict(da.ones((10, 3), chunks=5))
 
 
-def test_worker_killed_mid_fit_gives_the_same_model_or_an_error(client):
+def test_worker_killed_mid_fit_gives_the_same_model_or_an_error(private_client):
+    client = private_client
     # Dask recomputes the chunks a dead worker held (the tasks are pure): the fit
     # completes with the same model, or raises; never a silently different one.
     X = _blobs(8, n=3000)

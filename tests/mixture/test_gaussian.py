@@ -254,3 +254,24 @@ def test_float32_shifted_by_1e4_equals_float64_unshifted(covariance_type, init_p
     cov_got = got.covariances_ if covariance_type == "tied" else got.covariances_[order_got]
     np.testing.assert_allclose(cov_got, cov_ref, atol=5e-2)
     np.testing.assert_allclose(got.weights_[order_got], ref.weights_[order_ref], atol=5e-3)
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_diagonal_pass_in_blocks_equals_one_block(covariance_type, dtype, monkeypatch):
+    """The diagonal pass's blocks (one centred copy each, kept from the E-step
+    for the M-step) merge to the fit of one block of all rows."""
+    from skgen.mixture import _gaussian
+
+    X = (_digits() * 255).astype(dtype)  # raw pixels
+    kw = dict(n_components=4, covariance_type=covariance_type, reg_covar=1e-2, tol=0,
+              max_iter=8, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        whole = GaussianMixtureEM(**kw).fit(X)
+        monkeypatch.setattr(_gaussian, "_PASS_BLOCK_BYTES", 64 * 64 * X.itemsize)
+        blocks = GaussianMixtureEM(**kw).fit(X)
+    rtol = 2e-4 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(blocks.lower_bounds_, whole.lower_bounds_, rtol=rtol)
+    np.testing.assert_allclose(blocks.means_, whole.means_, rtol=rtol, atol=rtol * 255)
+    np.testing.assert_allclose(blocks.covariances_, whole.covariances_, rtol=10 * rtol)
