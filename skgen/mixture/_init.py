@@ -6,9 +6,10 @@ except 'kmeans' on more rows than :func:`init_sample_rows`: k-means++ and a
 few Lloyd steps on a uniform sample, then the one pass over all rows that
 assigns each to its nearest centre (a Lloyd pass over all rows before it
 gained nothing in held-out likelihood on MNIST, 6 seeds; scikit-learn's
-k-means to convergence on all rows cost 4.7 of a 5.3 s Bernoulli fit there). On a lazy source (a dask array), 'kmeans' is always
-that, 'k-means++' and 'random_from_data' pick rows of such a sample, and
-'random' draws each block's responsibilities from a seed of its own.
+k-means to convergence on all rows cost 4.7 of a 5.3 s Bernoulli fit there).
+On a lazy source (a dask array), 'kmeans' is always that, 'k-means++' and
+'random_from_data' pick rows of such a sample, and 'random' draws each
+block's responsibilities from a seed of its own.
 
 References: Arthur & Vassilvitskii (2007), "k-means++: the advantages of
 careful seeding"; Lloyd (1982), "Least squares quantization in PCM".
@@ -25,12 +26,11 @@ from ._passes import (add_pairs, lloyd_pass, nearest_statistics, observed_sums, 
 
 __all__ = ["initial_statistics", "init_sample_rows", "check_weights_init", "column_fill"]
 
-# Rows sampled uniformly to seed k-means (then refined by Lloyd passes over all
-# rows) on a lazy source or on more rows than the sample in memory, and to pick
+# Rows sampled uniformly to seed k-means (its centres then assign all rows)
+# on a lazy source or on more rows than the sample in memory, and to pick
 # k-means++ centres and random rows of a lazy source.
 INIT_SAMPLE_ROWS = 2_000
 SAMPLE_LLOYD_STEPS = 10
-LLOYD_PASSES = 0
 
 # Largest sparse input densified for scikit-learn's k-means (entries; 256 MiB).
 DENSE_KMEANS_ENTRIES = 1 << 25
@@ -179,15 +179,13 @@ def _sampled_initial_statistics(model, rows, random_state):
             f"than n_components={K} rows of positive weight; use init_params='random'."
         )
     if model.init_params == "kmeans":
-        # A seed for the Lloyd passes over all rows: k-means++ and a few
-        # Lloyd steps on the sample are enough (its convergence is not needed).
+        # k-means++ and a few Lloyd steps on the sample, then one pass over
+        # all rows assigns them (the sample's convergence is not needed).
         centers = dense(sample[_kmeans_plusplus(sample, K, w, random_state)])
         centers = np.asarray(centers, dtype=np.float64)
         on_sample = ArrayRows(sample, w)
         for _ in range(SAMPLE_LLOYD_STEPS):
             centers = _lloyd_step(model, on_sample, centers)
-        for _ in range(LLOYD_PASSES):
-            centers = _lloyd_step(model, rows, centers)
         return rows.reduce(nearest_statistics, statistics, model, centers, threads=True)
     if model.init_params == "k-means++":
         chosen = _kmeans_plusplus(sample, K, w, random_state)

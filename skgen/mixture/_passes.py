@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from sklearn.metrics import pairwise_distances_argmin
 
 from ..utils import Moments, block_moments
-from ..utils._csr import csr_label_sums, csr_nearest
+from ..utils._csr import csr_label_sums, csr_nearest, gather_row, scatter_row
 from ..utils._rows import add_pairs, observed_sums  # noqa: F401 (passes of EM)
 from ..utils._numba import jit
 
@@ -81,19 +81,7 @@ def _linear_csr_pass(indptr, indices, data, W, W_missing, base, weights, tiny, n
         for k in range(K):
             row[k] = base[k]
         lo, hi = indptr[i], indptr[i + 1]
-        for p in range(lo, hi):
-            v = data[p]
-            j = indices[p]
-            if v != v:
-                any_missing = True
-                for k in range(K):
-                    row[k] -= W_missing[j, k]
-            elif v == 1.0:
-                for k in range(K):
-                    row[k] += W[j, k]
-            else:
-                for k in range(K):
-                    row[k] += v * W[j, k]
+        any_missing |= gather_row(row, indices, data, lo, hi, W, W_missing)
         log_norm = _normalize_row(row, tiny)
         w = weights[i]
         total += w
@@ -102,18 +90,7 @@ def _linear_csr_pass(indptr, indices, data, W, W_missing, base, weights, tiny, n
         for k in range(K):
             row[k] *= w
             nk[k] += row[k]
-        for p in range(lo, hi):
-            v = data[p]
-            j = indices[p]
-            if v != v:
-                for k in range(K):
-                    missing[j, k] += row[k]
-            elif v == 1.0:
-                for k in range(K):
-                    counts[j, k] += row[k]
-            else:
-                for k in range(K):
-                    counts[j, k] += v * row[k]
+        scatter_row(counts, missing, indices, data, lo, hi, row)
     return log_likelihood, total, any_missing
 
 
