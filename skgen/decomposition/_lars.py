@@ -25,6 +25,10 @@ STOP_DEGENERATE = 1  # an atom was skipped because it was dependent on the activ
 STOP_MAX_ITER = 2
 STOP_NONFINITE = 3  # the active Gram stayed singular or non-finite (overflowed input)
 
+# bias_j of an atom outside the free set (active, or skipped as dependent on
+# the active set): the masked max never picks it.
+_OUT = -np.inf
+
 _TINY32 = float(np.finfo(np.float32).tiny)
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -42,7 +46,7 @@ def _cholesky_append(G, idx, n_active, j, L, work):
         s = G[j, idx[a]]  # G is symmetric: read along row j
         for b in range(a):
             s -= L[a, b] * work[b]
-        work[a] = s / L[a, a]
+        work[a] = s * (1.0 / L[a, a])
     v = 0.0
     for a in range(n_active):
         v += work[a] * work[a]
@@ -83,59 +87,119 @@ def _cholesky_delete(L, n, p):
 
 
 @jit(fastmath=_SOLVE_FASTMATH)
-def _solve_llt(L, n, rhs, out, work):
-    """out = (L L^T)^-1 rhs for the leading n x n block of lower-triangular L."""
-    for a in range(n):
+def _forward_rows(L, rhs, w, lo, n):
+    """Rows lo:n of w = L^-1 rhs, with w[:lo] already solved.
+
+    The rows above a new or rotated row of L are unchanged, so LARS keeps w
+    across steps and solves only the rows that changed: one row when an atom
+    joins, the rows from the removed one on when one leaves.
+    """
+    for a in range(lo, n):
         s = rhs[a]
         for b in range(a):
-            s -= L[a, b] * work[b]
-        work[a] = s / L[a, a]
-    # L^T out = work, column by column of L^T (rows of L): contiguous reads,
-    # where the row-oriented solve strides down L's columns.
+            s -= L[a, b] * w[b]
+        # The reciprocal does not wait on the row's sum.
+        w[a] = s * (1.0 / L[a, a])
+
+
+@jit(fastmath=_SOLVE_FASTMATH)
+def _backward(L, n, w, out):
+    """out = L^-T w for the leading n x n block of lower-triangular L."""
+    # Column by column of L^T (rows of L): contiguous reads, where the
+    # row-oriented solve strides down L's columns.
     for a in range(n):
-        out[a] = work[a]
+        out[a] = w[a]
     for a in range(n - 1, -1, -1):
-        v = out[a] / L[a, a]
+        v = out[a] * (1.0 / L[a, a])
         out[a] = v
         for b in range(a):
             out[b] -= L[a, b] * v
 
 
+# A max reduction, on values that are never NaN (the correlations are checked
+# finite and a step is taken only with a finite direction): no-NaN and
+# no-signed-zero let LLVM vectorise it. Infinities stay allowed (the bias).
+_MAX_FASTMATH = {"nnan", "nsz"}
+
+
+@jit(fastmath=_MAX_FASTMATH)
+def _masked_max(c, bias, positive):
+    """max_j (c_j or |c_j|) + bias_j; bias is 0 for free atoms, -inf otherwise."""
+    C = _OUT
+    if positive:
+        for j in range(c.shape[0]):
+            C = max(C, c[j] + bias[j])
+    else:
+        for j in range(c.shape[0]):
+            C = max(C, abs(c[j]) + bias[j])
+    return C
+
+
+# Atoms per block of the search for the largest correlation's index.
+_BLOCK = 16
+
+
+@jit
+def _largest_correlation(c, bias, positive):
+    """(C, j): the largest (absolute, unless positive) c_j among free atoms.
+
+    The lowest such j on ties; (0, -1) when no atom is free. The index is
+    found by blocks: a branch-free (vectorised) test of a block for C, then
+    a scan of the block that holds it.
+    """
+    C = _masked_max(c, bias, positive)
+    if C == _OUT:
+        return 0.0, -1
+    K = c.shape[0]
+    for j0 in range(0, K, _BLOCK):
+        j1 = min(j0 + _BLOCK, K)
+        found = False
+        if positive:
+            for j in range(j0, j1):
+                found |= c[j] + bias[j] == C
+        else:
+            for j in range(j0, j1):
+                found |= abs(c[j]) + bias[j] == C
+        if found:
+            for j in range(j0, j1):
+                v = c[j] if positive else abs(c[j])
+                if v + bias[j] == C:
+                    return C, j
+    return 0.0, -1  # not reached: C is one of the values
+
+
 @jit
 def _lars_one(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter,
-              c, coef, prev, L, idx, sign, ls, work, corr, active, skipped):
-    """LAR / LARS-lasso for one signal; ``coef`` receives the code."""
+              c, coef, prev, prev_idx, L, idx, sign, w, ls, work, corr, bias):
+    """LAR / LARS-lasso for one signal; ``coef`` receives the code.
+
+    ``bias[j]`` is 0 for a free atom and -inf for one that is active or was
+    skipped (dependent on the active set: never considered again). The
+    correlations c_j of active atoms are never read, so they are updated
+    with the rest.
+    """
     K = cov.shape[0]
     for j in range(K):
         c[j] = cov[j]
         coef[j] = 0.0
-        prev[j] = 0.0
-        active[j] = False
-        skipped[j] = False
+        bias[j] = 0.0
     n_active = 0
+    n_prev = 0  # prev[:n_prev]: the coefficients of prev_idx before the last step
     n_iter = 0
     drop = False
     prev_C = 0.0
     status = STOP_OK
+    C, C_idx = _largest_correlation(c, bias, positive)
     while True:
-        # Largest correlation among the inactive atoms.
-        C = 0.0
-        C_idx = -1
-        for j in range(K):
-            if active[j] or skipped[j]:
-                continue
-            v = c[j] if positive else abs(c[j])
-            if C_idx < 0 or v > C:
-                C = v
-                C_idx = j
         if C_idx < 0:
             C = 0.0
         if C <= alpha_min + tol_eq:
             if abs(C - alpha_min) > tol_eq and n_iter > 0:
                 # Overshot alpha: interpolate back along the last segment.
                 ss = (prev_C - alpha_min) / (prev_C - C)
-                for j in range(K):
-                    coef[j] = prev[j] + ss * (coef[j] - prev[j])
+                for a in range(n_prev):
+                    j = prev_idx[a]
+                    coef[j] = prev[a] + ss * (coef[j] - prev[a])
             break
         if n_iter >= max_iter:
             status = STOP_MAX_ITER
@@ -146,19 +210,21 @@ def _lars_one(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter,
             s = 1.0 if (positive or c[C_idx] > 0) else (-1.0 if c[C_idx] < 0 else 0.0)
             diag = _cholesky_append(G, idx, n_active, C_idx, L, work)
             if diag < 1e-7:
-                # Dependent on the active set: never consider it again.
-                skipped[C_idx] = True
+                bias[C_idx] = _OUT
                 status = STOP_DEGENERATE
+                C, C_idx = _largest_correlation(c, bias, positive)
                 continue
             idx[n_active] = C_idx
             sign[n_active] = s
-            active[C_idx] = True
+            bias[C_idx] = _OUT
+            _forward_rows(L, sign, w, n_active, n_active + 1)
             n_active += 1
         if lasso and n_iter > 0 and prev_C < C:
             # Residual correlations no longer decrease: alpha is not controlled.
             break
-        # Equiangular direction: ls = AA (G_AA)^-1 s, AA = (s^T G_AA^-1 s)^-1/2.
-        _solve_llt(L, n_active, sign, ls, work)
+        # Equiangular direction: ls = AA (G_AA)^-1 s, AA = (s^T G_AA^-1 s)^-1/2,
+        # with w = L^-1 s kept up to date as atoms join and leave.
+        _backward(L, n_active, w, ls)
         tot = 0.0
         for a in range(n_active):
             tot += ls[a] * sign[a]
@@ -173,7 +239,8 @@ def _lars_one(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter,
                 # Numerically singular active Gram: regularise its factor.
                 for a in range(n_active):
                     L[a, a] += (2.0 ** i) * _EPS
-                _solve_llt(L, n_active, sign, ls, work)
+                _forward_rows(L, sign, w, 0, n_active)
+                _backward(L, n_active, w, ls)
                 tot = 0.0
                 for a in range(n_active):
                     tot += ls[a] * sign[a]
@@ -184,34 +251,8 @@ def _lars_one(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter,
                 break
             for a in range(n_active):
                 ls[a] *= AA
-        # corr[j] = G[j, A] ls for every atom (eq. 2.11, a = X^T u).
-        for j in range(K):
-            corr[j] = 0.0
-        for a in range(n_active):
-            row = idx[a]
-            w = ls[a]
-            for j in range(K):
-                corr[j] += G[row, j] * w
-        gamma = C / AA
-        # gamma = min of the positive (C -+ c_j) / (AA -+ corr_j) (eq. 2.13),
-        # compared by multiplying (a division only for a new minimum: most
-        # candidates lose, and a division costs several multiplications).
-        for j in range(K):
-            if active[j] or skipped[j]:
-                continue
-            num = C - c[j]
-            den = AA - corr[j] + _TINY32
-            if (num < gamma * den) if den > 0.0 else (num > gamma * den):
-                g1 = num / den
-                if g1 > 0 and g1 < gamma:
-                    gamma = g1
-            if not positive:
-                num = C + c[j]
-                den = AA + corr[j] + _TINY32
-                if (num < gamma * den) if den > 0.0 else (num > gamma * den):
-                    g2 = num / den
-                    if g2 > 0 and g2 < gamma:
-                        gamma = g2
+        _equiangular_correlations(G, idx, ls, n_active, corr)
+        gamma = _step_length(C, AA, c, corr, bias, positive)
         drop = False
         # Not the literal -1: numba would compile _cholesky_delete for it too.
         drop_pos = K
@@ -227,28 +268,94 @@ def _lars_one(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter,
                 drop = True
         n_iter += 1
         prev_C = C
-        for j in range(K):
-            prev[j] = coef[j]
+        n_prev = n_active
         for a in range(n_active):
-            coef[idx[a]] += gamma * ls[a]
+            j = idx[a]
+            prev_idx[a] = j
+            prev[a] = coef[j]
+            coef[j] += gamma * ls[a]
         for j in range(K):
-            if not active[j]:
-                c[j] -= gamma * corr[j]
+            c[j] -= gamma * corr[j]
+        C, C_idx = _largest_correlation(c, bias, positive)
         if drop:
             j_drop = idx[drop_pos]
             coef[j_drop] = 0.0
-            active[j_drop] = False
+            bias[j_drop] = 0.0
             for a in range(drop_pos, n_active - 1):
                 idx[a] = idx[a + 1]
                 sign[a] = sign[a + 1]
             _cholesky_delete(L, n_active, drop_pos)
             n_active -= 1
+            _forward_rows(L, sign, w, drop_pos, n_active)
             # Exact correlation of the returning atom.
             s = cov[j_drop]
             for a in range(n_active):
                 s -= G[j_drop, idx[a]] * coef[idx[a]]
             c[j_drop] = s
+            v = s if positive else abs(s)
+            # Ties go to the lower index, as in one scan over all atoms.
+            if C_idx < 0 or v > C or (v == C and j_drop < C_idx):
+                C = v
+                C_idx = j_drop
     return status
+
+
+@jit
+def _equiangular_correlations(G, idx, ls, n_active, corr):
+    """corr[j] = G[j, A] ls for every atom (eq. 2.11, a = X^T u).
+
+    Four rows of G per sweep over corr: a quarter of its loads and stores.
+    """
+    K = corr.shape[0]
+    a = n_active % 4
+    for j in range(K):
+        corr[j] = 0.0
+    for b in range(a):
+        row = idx[b]
+        w = ls[b]
+        for j in range(K):
+            corr[j] += G[row, j] * w
+    while a < n_active:
+        r0 = idx[a]
+        r1 = idx[a + 1]
+        r2 = idx[a + 2]
+        r3 = idx[a + 3]
+        w0 = ls[a]
+        w1 = ls[a + 1]
+        w2 = ls[a + 2]
+        w3 = ls[a + 3]
+        for j in range(K):
+            corr[j] += (G[r0, j] * w0 + G[r1, j] * w1) + (G[r2, j] * w2 + G[r3, j] * w3)
+        a += 4
+
+
+@jit
+def _step_length(C, AA, c, corr, bias, positive):
+    """gamma-hat of eq. 2.13: the least positive (C -+ c_j) / (AA -+ corr_j).
+
+    Over the free atoms, where C >= |c_j| makes every numerator >= 0: a
+    candidate below gamma has a positive denominator, so num < gamma * den
+    alone tests it, and the division is done only for a new minimum (most
+    candidates lose, and a division costs several multiplications).
+    """
+    gamma = C / AA
+    for j in range(c.shape[0]):
+        if bias[j] != 0.0:
+            continue
+        num = C - c[j]
+        den = AA - corr[j] + _TINY32
+        if num < gamma * den:
+            g = num / den
+            if g > 0 and g < gamma:
+                gamma = g
+        if not positive:
+            num = C + c[j]
+            den = AA + corr[j] + _TINY32
+            if num < gamma * den:
+                g = num / den
+                if g > 0 and g < gamma:
+                    gamma = g
+    return gamma
 
 
 @jit
@@ -289,17 +396,18 @@ def lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes
     K = cov.shape[1]
     m = min(K, max(max_steps, 1))
     c = np.empty(K, dtype=G.dtype)
-    prev = np.empty(K, dtype=G.dtype)
+    prev = np.empty(m, dtype=G.dtype)
+    prev_idx = np.empty(m, dtype=np.int64)
     corr = np.empty(K, dtype=G.dtype)
     L = np.zeros((m, m), dtype=G.dtype)
     idx = np.empty(m, dtype=np.int64)
     sign = np.empty(m, dtype=G.dtype)
+    w = np.empty(m, dtype=G.dtype)
     ls = np.empty(m, dtype=G.dtype)
     work = np.empty(m, dtype=G.dtype)
-    active = np.empty(K, dtype=np.bool_)
-    skipped = np.empty(K, dtype=np.bool_)
+    bias = np.empty(K, dtype=G.dtype)
     for i in range(start, stop):
         status[i] = _lars_one(
             G, cov[i], alpha, tol_eq, lasso, positive, max_steps, max_iter,
-            c, codes[i], prev, L, idx, sign, ls, work, corr, active, skipped,
+            c, codes[i], prev, prev_idx, L, idx, sign, w, ls, work, corr, bias,
         )

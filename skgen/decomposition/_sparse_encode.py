@@ -245,28 +245,24 @@ def sparse_encode(
     gram, cov = _check_precomputed(gram, cov, n_atoms, n_samples)
     if n_samples * n_atoms < _SERIAL_BELOW:
         n_threads = 1
-    # One BLAS thread even before a serial kernel: OpenBLAS's workers keep
-    # spinning after a threaded call and slow the next parallel kernel.
-    # Overflow is checked just below, with a message that names it.
-    with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore"):
-        cov = np.ascontiguousarray(X @ dictionary.T if cov is None else cov.T,
-                                   dtype=X.dtype)
-        if gram is None:
+    if gram is None:
+        # One BLAS thread even for this product: OpenBLAS's workers keep
+        # spinning after a threaded call and slow the parallel coding.
+        with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore"):
             gram = dictionary @ dictionary.T
     gram = np.ascontiguousarray(gram, dtype=X.dtype)
-    _check_products_finite(X, cov, gram)
+    _check_products_finite(X, gram)
     code = np.zeros((n_samples, n_atoms), dtype=X.dtype)
     status = np.zeros(n_samples, dtype=np.int8)
+    with_norms = algorithm != "lars" and algorithm != "lasso_lars"
     if algorithm == "omp":
         if alpha is None:
             max_atoms, tol = int(n_nonzero_coefs), -1.0
         else:
             max_atoms, tol = min(n_atoms, n_features), float(alpha)
-        norms = np.einsum("ij,ij->i", X, X)
         # Dependence within a few hundred ulps of the data's precision.
         dep_tol = 100 * float(np.finfo(X.dtype).eps)
-        run_in_blocks(omp_gram, n_samples, n_threads, gram, cov, norms, max_atoms, tol,
-                      dep_tol, code, status)
+        kernel, params = omp_gram, (max_atoms, tol, dep_tol)
     elif algorithm in ("lars", "lasso_lars"):
         lasso = algorithm == "lasso_lars"
         a = (1.0 if alpha is None else float(alpha)) if lasso else 0.0
@@ -276,17 +272,32 @@ def sparse_encode(
         # scikit-learn's lars_path equality tolerance (float32 eps on alpha /
         # n_features), in the unscaled objective.
         tol_eq = n_features * float(np.finfo(np.float32).eps)
-        run_in_blocks(lars_gram, n_samples, n_threads, gram, cov, a, tol_eq, lasso,
-                      bool(positive), steps, int(max_iter), code, status)
+        kernel, params = lars_gram, (a, tol_eq, lasso, bool(positive), steps,
+                                     int(max_iter))
     else:  # lasso_cd
         if init is not None:
             code[:] = init
         a = 1.0 if alpha is None else float(alpha)
-        norms = np.einsum("ij,ij->i", X, X)
         # float32 cannot certify a gap below its own rounding of ||x||^2.
         tol = max(_CD_TOL, 10 * float(np.finfo(X.dtype).eps))
-        run_in_blocks(lasso_cd_gram, n_samples, n_threads, gram, cov, norms, a,
-                      bool(positive), int(max_iter), tol, code, status)
+        kernel, params = lasso_cd_gram, (a, bool(positive), int(max_iter), tol)
+
+    def code_block(start, stop):
+        # Each block's correlations X_b D^T in its own thread: the product is
+        # parallel with the coding, on one BLAS thread per block.
+        Xb = X[start:stop]
+        with np.errstate(over="ignore", invalid="ignore"):
+            cov_b = np.ascontiguousarray(
+                Xb @ dictionary.T if cov is None else cov[:, start:stop].T,
+                dtype=X.dtype)
+        _check_products_finite(X, cov_b)
+        norms = (np.einsum("ij,ij->i", Xb, Xb),) if with_norms else ()
+        kernel(gram, cov_b, *norms, *params, code[start:stop], status[start:stop],
+               0, stop - start)
+
+    # Overflow is checked in each block, with a message that names it.
+    with single_threaded_blas():
+        run_in_blocks(code_block, n_samples, n_threads)
     if algorithm in ("lasso_lars", "lasso_cd") and np.any(status == 2):
         warnings.warn(
             f"{algorithm} stopped at max_iter={max_iter} before converging on "

@@ -533,6 +533,91 @@ def test_cholesky_delete_matches_numpy(n, p, dtype, rtol):
     assert not L[n - 1:, :].any() and not L[:, n - 1:].any()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("positive", [False, True])
+def test_largest_correlation_matches_numpy(seed, positive, dtype):
+    """The masked max and its index: NumPy's argmax over the free atoms."""
+    from skgen.decomposition._lars import _largest_correlation
+
+    rng = np.random.RandomState(seed)
+    K = int(rng.randint(1, 70))
+    c = rng.randn(K).astype(dtype)
+    c[rng.rand(K) < 0.2] = c[0]  # ties: the lowest free index wins
+    free = rng.rand(K) < 0.7
+    bias = np.where(free, 0.0, -np.inf).astype(dtype)
+    C, j = _largest_correlation(c, bias, positive)
+    if not free.any():
+        assert (C, j) == (0.0, -1)
+        return
+    v = np.where(free, c if positive else np.abs(c), -np.inf)
+    assert j == int(np.argmax(v)) and C == v[j]
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("positive", [False, True])
+def test_step_length_matches_numpy(seed, positive):
+    """gamma-hat (eq. 2.13): the least positive ratio over the free atoms."""
+    from skgen.decomposition._lars import _TINY32, _step_length
+
+    rng = np.random.RandomState(seed)
+    K = 40
+    c = rng.uniform(-1, 1, K)
+    free = rng.rand(K) < 0.8
+    C = float(np.max(np.where(free, c if positive else np.abs(c), -np.inf)))
+    AA = float(rng.uniform(0.5, 2))
+    corr = rng.uniform(-3, 3, K)
+    bias = np.where(free, 0.0, -np.inf)
+    ratios = [(C - c) / (AA - corr + _TINY32)]
+    if not positive:
+        ratios.append((C + c) / (AA + corr + _TINY32))
+    r = np.concatenate([np.where(free & (q > 0), q, np.inf) for q in ratios])
+    expected = min(C / AA, r.min())
+    assert _step_length(C, AA, c, corr, bias, positive) == expected
+
+
+@pytest.mark.parametrize("n_active", [1, 2, 3, 4, 5, 8, 11])
+def test_equiangular_correlations_match_numpy(n_active):
+    from skgen.decomposition._lars import _equiangular_correlations
+
+    rng = np.random.RandomState(n_active)
+    G = rng.randn(30, 30)
+    idx = rng.choice(30, n_active, replace=False)
+    ls = rng.randn(n_active)
+    corr = np.full(30, np.nan)
+    _equiangular_correlations(G, idx, ls, n_active, corr)
+    np.testing.assert_allclose(corr, G[idx].T @ ls, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+def test_incremental_forward_solve_matches_scipy(dtype, rtol):
+    """LARS's w = L^-1 s kept across steps: one new row when an atom joins,
+    the rows from the removed one on when one leaves; then L^-T w."""
+    from scipy.linalg import solve_triangular
+
+    from skgen.decomposition._lars import _backward, _cholesky_delete, _forward_rows
+
+    rng = np.random.RandomState(0)
+    A = rng.randn(6, 9)
+    G = A @ A.T
+    sign = rng.choice([-1.0, 1.0], 6).astype(dtype)
+    L = np.zeros((6, 6), dtype=dtype)
+    w = np.zeros(6, dtype=dtype)
+    for n in range(1, 7):  # atoms join one by one
+        L[:n, :n] = np.linalg.cholesky(G[:n, :n])
+        _forward_rows(L, sign, w, n - 1, n)
+        np.testing.assert_allclose(w[:n], solve_triangular(L[:n, :n], sign[:n],
+                                                           lower=True), rtol=rtol)
+    _cholesky_delete(L, 6, 2)  # atom 2 leaves
+    sign[2:5] = sign[3:6]
+    _forward_rows(L, sign, w, 2, 5)
+    keep = [0, 1, 3, 4, 5]
+    out = np.zeros(5, dtype=dtype)
+    _backward(L, 5, w, out)
+    np.testing.assert_allclose(out, np.linalg.solve(G[np.ix_(keep, keep)], sign[:5]),
+                               rtol=rtol * 10)
+
+
 def test_cholesky_delete_of_a_singular_factor_stays_finite():
     """A zero pivot (a dependent atom's factor) is skipped, not divided by."""
     from skgen.decomposition._lars import _cholesky_delete
