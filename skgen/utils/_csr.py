@@ -19,13 +19,20 @@ from ._numba import jit, resolve_n_threads, run_in_blocks
 from ._validation import check_binary
 
 __all__ = ["dense_to_csr", "csr_product", "csr_transposed_product", "csr_label_sums",
-           "csr_nearest", "gather_row", "scatter_row", "DENSE_THRESHOLD_DENSITY"]
+           "csr_nearest", "gather_row", "scatter_row", "DENSE_THRESHOLD_DENSITY",
+           "CSR_MIN_ENTRIES"]
 
 # Fraction of stored entries above which binary rows stay dense: the measured
 # crossover of these kernels against the two BLAS products of an EM pass
 # (10000 x 784, K=20, one thread: E+M 3.8 vs 22 ms dense at 5% ones, 7.2 vs
 # 22.7 at 13%, 21.1 vs 22.2 at 35%, 35 vs 24 at 50%).
 DENSE_THRESHOLD_DENSITY = 0.35
+
+# Entries below which rows stay dense whatever their density: there the dense
+# products of a pass take microseconds, and the CSR kernels' first compile
+# (about 2.5 s of a user's first fit, measured on the digits) would be most
+# of the fit.
+CSR_MIN_ENTRIES = 2**18
 
 # Rows per thread of the conversion below which it runs on one thread.
 _THREAD_ROWS = 4096
@@ -69,7 +76,8 @@ def _fill_stored(X, threshold, exact, indptr, indices, data, start, stop):
                 p += 1
 
 
-def dense_to_csr(X, threshold=0.0, exact=False, max_density=None, n_jobs=None):
+def dense_to_csr(X, threshold=0.0, exact=False, max_density=None, min_entries=None,
+                 n_jobs=None):
     """Binary CSR of dense X: ones where X > ``threshold`` (or X == 1 with
     ``exact``), NaN kept as stored NaN; in two reads of X.
 
@@ -85,6 +93,9 @@ def dense_to_csr(X, threshold=0.0, exact=False, max_density=None, n_jobs=None):
     max_density : float or None, default=None
         Return None (keep X dense) when more than this fraction of the
         entries would be stored (None: :data:`DENSE_THRESHOLD_DENSITY`).
+    min_entries : int or None, default=None
+        Return None without reading X when it has fewer entries than this
+        (None: :data:`CSR_MIN_ENTRIES`).
     n_jobs : int or None, default=None
         Threads, as :func:`skgen.utils._numba.resolve_n_threads`.
 
@@ -92,6 +103,8 @@ def dense_to_csr(X, threshold=0.0, exact=False, max_density=None, n_jobs=None):
     -------
     csr : scipy.sparse.csr_matrix of shape (n_samples, n_features) or None
         Stored values 1 (in X's dtype) or NaN; int32 indices where they fit.
+        None when X stays dense (too small or too dense); X is then not
+        checked.
 
     Raises
     ------
@@ -101,6 +114,8 @@ def dense_to_csr(X, threshold=0.0, exact=False, max_density=None, n_jobs=None):
     """
     X = np.ascontiguousarray(X)
     n, d = X.shape
+    if n * d < (CSR_MIN_ENTRIES if min_entries is None else min_entries):
+        return None
     n_threads = max(1, min(resolve_n_threads(n_jobs), n // _THREAD_ROWS))
     counts = np.zeros(n + 1, dtype=np.int64)
     bad = sum(run_in_blocks(_count_stored, n, n_threads, X, X.dtype.type(threshold), exact,

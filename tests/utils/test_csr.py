@@ -30,7 +30,7 @@ def _binary(seed, n=60, d=9, density=0.3, nan=0.0, dtype=np.float64):
 def test_dense_to_csr_is_the_thresholded_matrix(seed, density, nan, threshold, dtype):
     X = np.random.RandomState(seed).uniform(size=(37, 11)).astype(dtype)
     X[np.random.RandomState(seed + 1).uniform(size=X.shape) < nan] = np.nan
-    S = dense_to_csr(X, threshold=threshold, max_density=1.0)
+    S = dense_to_csr(X, threshold=threshold, max_density=1.0, min_entries=0)
     expected = np.where(np.isnan(X), np.nan, X > threshold).astype(dtype)
     np.testing.assert_array_equal(S.toarray(), expected)
     assert S.dtype == dtype and S.has_canonical_format
@@ -38,8 +38,8 @@ def test_dense_to_csr_is_the_thresholded_matrix(seed, density, nan, threshold, d
 
 def test_dense_to_csr_threaded_blocks_match_one_thread():
     X = _binary(0, n=3 * _csr._THREAD_ROWS, d=20, nan=0.01)
-    one = dense_to_csr(X, max_density=1.0, n_jobs=1)
-    two = dense_to_csr(X, max_density=1.0, n_jobs=2)
+    one = dense_to_csr(X, max_density=1.0, min_entries=0, n_jobs=1)
+    two = dense_to_csr(X, max_density=1.0, min_entries=0, n_jobs=2)
     np.testing.assert_array_equal(one.indptr, two.indptr)
     np.testing.assert_array_equal(one.indices, two.indices)
     np.testing.assert_array_equal(one.data, two.data)
@@ -47,17 +47,28 @@ def test_dense_to_csr_threaded_blocks_match_one_thread():
 
 def test_dense_to_csr_keeps_dense_rows_dense():
     X = _binary(1, density=0.9)
-    assert dense_to_csr(X) is None
-    assert dense_to_csr(X, max_density=1.0) is not None
+    assert dense_to_csr(X, min_entries=0) is None
+    assert dense_to_csr(X, max_density=1.0, min_entries=0) is not None
+
+
+def test_dense_to_csr_keeps_small_matrices_dense():
+    """Below CSR_MIN_ENTRIES X stays dense and is not read (not even checked)."""
+    from skgen.utils._csr import CSR_MIN_ENTRIES
+
+    X = _binary(3, density=0.05)
+    assert X.size < CSR_MIN_ENTRIES
+    X[0, 0] = 0.5  # would be refused with exact=True
+    assert dense_to_csr(X, exact=True) is None
+    assert dense_to_csr(X, min_entries=X.size) is not None
 
 
 def test_dense_to_csr_exact_refuses_non_binary_values():
     X = _binary(2)
     X[3, 4] = 0.5
     with pytest.raises(ValueError, match="must be binary.*0.5"):
-        dense_to_csr(X, exact=True, max_density=1.0)
+        dense_to_csr(X, exact=True, max_density=1.0, min_entries=0)
     X[3, 4] = np.nan
-    S = dense_to_csr(X, exact=True, max_density=1.0)
+    S = dense_to_csr(X, exact=True, max_density=1.0, min_entries=0)
     np.testing.assert_array_equal(S.toarray(), X)
 
 
