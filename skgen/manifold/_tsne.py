@@ -511,8 +511,9 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         Each new point y minimises its own KL(p || q) with the training points:
         p_j are Gaussian conditionals of perplexity 5 (or less, with few
         training points) over its 15 nearest training points, q_j = w(y, y_j) /
-        sum_l w(y, y_l) over every embedded training point (Barnes-Hut sums for
-        n_components <= 3, exact above). Start: the median of its neighbours'
+        sum_l w(y, y_l) over every embedded training point (exact sums with
+        fewer than 1000 training points or more than 3 components, as in fit;
+        Barnes-Hut sums otherwise). Start: the median of its neighbours'
         positions; 250 iterations of gradient descent (step 0.1, exaggeration
         1.5, momentum 0.8, gradient norm clipped at 0.25; openTSNE's
         ``transform`` defaults). A row equal to a training row is placed at
@@ -543,7 +544,8 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         Y = np.ascontiguousarray(np.median(ref[ind], axis=1))
         with numba_threads(self.n_jobs):
             gradient_descent(
-                Y, (P.indptr, P.indices, P.data), ConditionalRepulsion(ref, self.dof, self.angle),
+                Y, (P.indptr, P.indices, P.data),
+                ConditionalRepulsion(ref, self.dof, self.angle, exact_below=EXACT_BELOW),
                 TRANSFORM_ITER, np.zeros_like(Y), np.ones_like(Y), reference=ref,
                 dof=float(self.dof), exaggeration=TRANSFORM_EXAGGERATION,
                 momentum=TRANSFORM_MOMENTUM, learning_rate=TRANSFORM_LEARNING_RATE,

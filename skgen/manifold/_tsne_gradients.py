@@ -134,9 +134,12 @@ def _attractive_2d(indptr, indices, data, Y, reference, dof, exaggeration, out,
     return -dof * total
 
 
-@jit(parallel=True)
 def exact_repulsive(Y, reference, exclude_self, dof, out, row_z):
     """Exact repulsive sums R_i and Z_i = sum_j w_ij against reference points.
+
+    Blocks of points on numba's current number of threads
+    (``utils._numba.run_in_blocks``: no parfor to compile); each row's sums
+    do not depend on the blocks.
 
     Parameters
     ----------
@@ -152,9 +155,15 @@ def exact_repulsive(Y, reference, exclude_self, dof, out, row_z):
     row_z : ndarray of shape (n_samples,)
         Output: Z_i.
     """
-    n, dim = Y.shape
+    run_in_blocks(_exact_block, Y.shape[0], numba.get_num_threads(), Y, reference,
+                  bool(exclude_self), float(dof), out, row_z, blocks_per_thread=1)
+
+
+@jit
+def _exact_block(Y, reference, exclude_self, dof, out, row_z, start, stop):
+    dim = Y.shape[1]
     m = reference.shape[0]
-    for i in prange(n):
+    for i in range(start, stop):
         for c in range(dim):
             out[i, c] = 0.0
         z = 0.0
@@ -173,7 +182,7 @@ def exact_repulsive(Y, reference, exclude_self, dof, out, row_z):
         row_z[i] = z
 
 
-@jit(parallel=True)
+@jit
 def gradient_step(Y, grad, update, gains, momentum, learning_rate, min_gain,
                   max_step_norm, centre):
     """One step of gradient descent with momentum and gains, in place.
@@ -183,7 +192,9 @@ def gradient_step(Y, grad, update, gains, momentum, learning_rate, min_gain,
     update's and shrinks by 0.8 where it agrees (never below ``min_gain``);
     update = momentum update - learning_rate gains grad, its norm per point
     clipped to ``max_step_norm`` (<= 0: no clipping); then the embedding is
-    re-centred when ``centre``.
+    re-centred when ``centre``. Serial: a step takes 0.12 ms at 10,000 points
+    and 17 ms at 1,000,000 (a few percent of an iteration's gradients there),
+    where a parfor would cost about 2 s of compilation on a user's first fit.
 
     Parameters
     ----------
@@ -194,16 +205,18 @@ def gradient_step(Y, grad, update, gains, momentum, learning_rate, min_gain,
     centre : bool
     """
     n, dim = Y.shape
-    for i in prange(n):
+    for i in range(n):
         norm2 = 0.0
         for c in range(dim):
             g = grad[i, c]
             u = update[i, c]
-            if np.sign(g) != np.sign(u):
-                gains[i, c] += 0.2
-            else:
-                gains[i, c] = max(gains[i, c] * 0.8, min_gain)
-            u = momentum * u - learning_rate * gains[i, c] * g
+            # sign(g) != sign(u) as a select, not a branch: the signs agree
+            # about half the time, unpredictably.
+            differ = ((g > 0.0) != (u > 0.0)) | ((g < 0.0) != (u < 0.0))
+            gain = gains[i, c]
+            gain = gain + 0.2 if differ else max(gain * 0.8, min_gain)
+            gains[i, c] = gain
+            u = momentum * u - learning_rate * gain * g
             update[i, c] = u
             norm2 += u * u
         if max_step_norm > 0 and norm2 > max_step_norm * max_step_norm:
@@ -214,13 +227,11 @@ def gradient_step(Y, grad, update, gains, momentum, learning_rate, min_gain,
             Y[i, c] += update[i, c]
     if centre:
         for c in range(dim):
-            # A serial sum: a parallel reduction's order (hence its rounding)
-            # would depend on the thread count, and so would the embedding.
             total = 0.0
             for i in range(n):
                 total += Y[i, c]
             mean = total / n
-            for i in prange(n):
+            for i in range(n):
                 Y[i, c] -= mean
 
 

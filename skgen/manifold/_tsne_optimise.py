@@ -136,11 +136,16 @@ class WorkingOrder:
 
 class ConditionalRepulsion:
     """R_i and Z_i of new points against a frozen reference embedding (transform):
-    each row's own normaliser, Barnes-Hut sums for up to 3 dimensions, exact above."""
+    each row's own normaliser. Barnes-Hut sums for up to 3 dimensions; exact
+    sums above, and against a reference of fewer than ``exact_below`` points
+    (fit's own rule: there at most exact_below pairs per new point and
+    iteration, and a small model's first transform does not compile the tree
+    kernels, about 4 s on the digits)."""
 
-    def __init__(self, reference, dof, angle):
+    def __init__(self, reference, dof, angle, exact_below=0):
         self.reference, self.dof, self.angle = reference, float(dof), float(angle)
-        self.tree = _tree(reference) if reference.shape[1] <= 3 else None
+        exact = reference.shape[1] > 3 or reference.shape[0] < exact_below
+        self.tree = None if exact else _tree(reference)
 
     def __call__(self, Y, out):
         """R_i into ``out``; returns the column of Z_i, shape (n, 1)."""

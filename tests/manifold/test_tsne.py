@@ -228,6 +228,27 @@ def test_barnes_hut_excludes_the_point_and_counts_duplicates():
     np.testing.assert_array_equal(r_total, r)
 
 
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_conditional_repulsion_exact_below_the_threshold(dim):
+    """transform's repulsion against a small reference is the exact sum; the
+    Barnes-Hut sum at theta=0 above it is the same."""
+    from skgen.manifold._tsne_optimise import ConditionalRepulsion
+
+    rng = np.random.RandomState(dim)
+    ref, Y = rng.randn(300, dim), rng.randn(40, dim)
+    small = ConditionalRepulsion(ref, 1.0, 0.0, exact_below=301)
+    tree = ConditionalRepulsion(ref, 1.0, 0.0, exact_below=300)
+    assert small.tree is None and tree.tree is not None
+    r_small, r_tree, r_ex = np.empty_like(Y), np.empty_like(Y), np.empty_like(Y)
+    z_ex = np.empty(len(Y))
+    exact_repulsive(Y, ref, False, 1.0, r_ex, z_ex)
+    z_small, z_tree = small(Y, r_small), tree(Y, r_tree)
+    np.testing.assert_array_equal(r_small, r_ex)
+    np.testing.assert_array_equal(z_small[:, 0], z_ex)
+    np.testing.assert_allclose(r_tree, r_ex, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(z_tree[:, 0], z_ex, rtol=1e-10)
+
+
 # --- the estimator ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("method", ["exact", "barnes_hut", "fft"])
