@@ -337,10 +337,24 @@ def _step_length(C, AA, c, corr, bias, positive):
     candidate below gamma has a positive denominator, so num < gamma * den
     alone tests it, and the division is done only for a new minimum (most
     candidates lose, and a division costs several multiplications).
+
+    The two tests of an atom are one, screened first: with u = c_j - gamma
+    corr_j, (C - c_j) < gamma (AA - corr_j) is u > C - gamma AA and
+    (C + c_j) < gamma (AA + corr_j) is u < -(C - gamma AA) (the tiny32
+    terms aside), so an atom can only pass when |u| > C - gamma AA. The
+    screen's threshold is lowered by a bound on the rounding of both forms
+    (8 eps (2C + gamma (AA + |corr_j|))), so it never drops an atom that the
+    exact tests, which still decide, would take.
     """
     gamma = C / AA
+    thr, slope = _screen(C, AA, gamma)
     for j in range(c.shape[0]):
         if bias[j] != 0.0:
+            continue
+        u = c[j] - gamma * corr[j]
+        if not positive:
+            u = abs(u)
+        if u + slope * abs(corr[j]) <= thr:
             continue
         num = C - c[j]
         den = AA - corr[j] + _TINY32
@@ -348,6 +362,7 @@ def _step_length(C, AA, c, corr, bias, positive):
             g = num / den
             if g > 0 and g < gamma:
                 gamma = g
+                thr, slope = _screen(C, AA, gamma)
         if not positive:
             num = C + c[j]
             den = AA + corr[j] + _TINY32
@@ -355,7 +370,16 @@ def _step_length(C, AA, c, corr, bias, positive):
                 g = num / den
                 if g > 0 and g < gamma:
                     gamma = g
+                    thr, slope = _screen(C, AA, gamma)
     return gamma
+
+
+@jit
+def _screen(C, AA, gamma):
+    """(threshold, slope) of _step_length's screen at step ``gamma``."""
+    margin = 8.0 * _EPS
+    thr = C - gamma * (AA + _TINY32) - margin * (2.0 * C + gamma * AA)
+    return thr, margin * gamma
 
 
 @jit

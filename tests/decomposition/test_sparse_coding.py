@@ -556,8 +556,11 @@ def test_largest_correlation_matches_numpy(seed, positive, dtype):
 
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("positive", [False, True])
-def test_step_length_matches_numpy(seed, positive):
-    """gamma-hat (eq. 2.13): the least positive ratio over the free atoms."""
+@pytest.mark.parametrize("ties", [False, True])
+def test_step_length_matches_numpy(seed, positive, ties):
+    """gamma-hat (eq. 2.13): the least positive ratio over the free atoms. With
+    ``ties``, most ratios equal one value up to rounding: the screen in front
+    of the exact tests must not drop the least."""
     from skgen.decomposition._lars import _TINY32, _step_length
 
     rng = np.random.RandomState(seed)
@@ -567,6 +570,12 @@ def test_step_length_matches_numpy(seed, positive):
     C = float(np.max(np.where(free, c if positive else np.abs(c), -np.inf)))
     AA = float(rng.uniform(0.5, 2))
     corr = rng.uniform(-3, 3, K)
+    if ties:
+        g0 = 0.3 * C / AA
+        side = rng.rand(K) < 0.5
+        # (C - c) / (AA - corr) = g0, or (C + c) / (AA + corr) = g0.
+        corr = np.where(side | positive, AA - (C - c) / g0, (C + c) / g0 - AA)
+        corr *= 1 + rng.choice([-1, 0, 1], K) * np.finfo(float).eps
     bias = np.where(free, 0.0, -np.inf)
     ratios = [(C - c) / (AA - corr + _TINY32)]
     if not positive:
