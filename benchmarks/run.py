@@ -92,9 +92,10 @@ def _scale_section(out):
     return text
 
 
-# Measured notes appended to RESULTS.md: the t-SNE profile (issue 12) and the
-# before/after timing of the row-source refactor (issue 20, ab_trees.py).
-NOTES = ("tsne_profile.md", "row_source_ab.md")
+# Measured notes appended to RESULTS.md: the t-SNE profile (issue 12), the
+# before/after timing of the row-source refactor (issue 20, ab_trees.py) and
+# the head-to-head reruns of issue 23.
+NOTES = ("tsne_profile.md", "row_source_ab.md", "head_to_head_ab.md")
 
 
 def main(argv=None):
