@@ -30,8 +30,8 @@ DENSE_THRESHOLD_DENSITY = 0.35
 
 # Entries below which rows stay dense whatever their density: there the dense
 # products of a pass take microseconds, and the CSR kernels' first compile
-# (about 2.5 s of a user's first fit, measured on the digits) would be most
-# of the fit.
+# (4.7 s of a first fit on the digits, measured on the slow day of
+# benchmarks/head_to_head_ab.md) would be most of the fit.
 CSR_MIN_ENTRIES = 2**18
 
 # Rows per thread of the conversion below which it runs on one thread.
