@@ -6,7 +6,10 @@ M-step takes each block's statistics centred about its own component means
 (sums of squares, never differences of large numbers) and merges blocks by Chan
 et al.'s pairwise rule (:mod:`skgen.utils._moments`), the same reduction a
 distributed fit runs over chunks. Row blocks keep temporaries in cache and the
-peak memory a fixed few MiB beyond the data.
+peak memory a fixed few MiB beyond the data. Diagonal and spherical mixtures on
+complete rows run both steps in one numba kernel per row block instead
+(:func:`._passes.diagonal_pass`): one read of X per pass, moments about the
+current means.
 
 Reference: Bishop (2006), *Pattern Recognition and Machine Learning*, section 9.2.2,
 equations 9.23-9.27.
@@ -15,6 +18,7 @@ equations 9.23-9.27.
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 from scipy.linalg.lapack import get_lapack_funcs
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -24,6 +28,7 @@ from ._base import BaseMixture
 from ._gaussian_missing import (IncompleteRows, conditional_fill, missing_log_prob,
                                 missing_statistics, observed_mask)
 from ._init import check_weights_init
+from ._passes import PassResult, diagonal_pass
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -169,7 +174,7 @@ def _log_det_cholesky(prec_chol, covariance_type, n_features):
     return n_features * np.log(prec_chol)
 
 
-def _estimate_log_gaussian_prob(X, means, prec_chol, covariance_type, centred=False):
+def _estimate_log_gaussian_prob(X, means, prec_chol, covariance_type):
     """log N(x_i | mu_k, Sigma_k) for every sample and component, in nats.
 
     Parameters
@@ -179,9 +184,6 @@ def _estimate_log_gaussian_prob(X, means, prec_chol, covariance_type, centred=Fa
     prec_chol : ndarray
         Precision Cholesky factors, shaped as ``precisions_cholesky_``.
     covariance_type : {'full', 'tied', 'diag', 'spherical'}
-    centred : bool, default=False
-        X and the means are already taken about one centre near the data
-        (a pass that keeps that copy of X for its M-step): no other copy.
 
     Returns
     -------
@@ -195,7 +197,7 @@ def _estimate_log_gaussian_prob(X, means, prec_chol, covariance_type, centred=Fa
     # Every product below is taken about the centre of the means: the expanded
     # squares then stay of the order of the data's spread, not of its offset
     # (float32 data shifted by 1e4 would otherwise lose every digit).
-    centre = np.zeros(n_features, dtype=means.dtype) if centred else means.mean(axis=0)
+    centre = means.mean(axis=0)
     means = means - centre
 
     if covariance_type == "full":
@@ -226,7 +228,7 @@ def _estimate_log_gaussian_prob(X, means, prec_chol, covariance_type, centred=Fa
         # |x - mu|^2_P = x^2 . P - 2 x . (P mu) + mu^2 . P, one product per term.
         const = np.sum(means**2 * precisions, axis=1)
         for rows in row_chunks(n_samples, n_features * itemsize, _BLOCK_BYTES):
-            Xr = X[rows] if centred else X[rows] - centre
+            Xr = X[rows] - centre
             block = (Xr * Xr) @ precisions.T
             block -= 2 * (Xr @ (means * precisions).T)
             block += const
@@ -487,14 +489,37 @@ class GaussianMixtureEM(BaseMixture):
 
     def _pass_block_rows(self, X):
         """Rows per block of an EM pass: about 32 MiB of rows for diagonal and
-        spherical covariances (the centred copy the E-step keeps for the
-        M-step); about 8 MiB of each component's centred rows when X has NaN
-        and the covariances are full or tied; all rows otherwise."""
+        spherical covariances; about 8 MiB of each component's centred rows
+        when X has NaN and the covariances are full or tied; all rows
+        otherwise."""
         if self.covariance_type in ("diag", "spherical"):
             return max(64, _PASS_BLOCK_BYTES // (X.dtype.itemsize * max(X.shape[1], 1)))
         if observed_mask(X) is None:
             return X.shape[0]
         return max(64, _BLOCK_BYTES // (8 * X.shape[1] * self.n_components))
+
+    def _one_pass(self, X, weights):
+        """Diagonal and spherical covariances on complete rows: the E-step and
+        the moments in one kernel, row by row (:func:`._passes.diagonal_pass`):
+        one read of X per EM pass, where the blocked products read it four
+        times. None (the generic pass) for full and tied covariances, for a
+        model scored at another scale than it runs at, and for rows with NaN."""
+        if (self.covariance_type not in ("diag", "spherical") or sp.issparse(X)
+                or getattr(self, "_scale_", 1.0) != 1.0):
+            return None
+        prec_chol = np.asarray(self.precisions_cholesky_, dtype=np.float64)
+        n_features = X.shape[1]
+        if self.covariance_type == "spherical":
+            prec_chol = np.broadcast_to(prec_chol[:, np.newaxis], self.means_.shape)
+        with np.errstate(divide="ignore"):
+            log_const = (np.log(np.asarray(self.weights_, dtype=np.float64))
+                         + np.log(prec_chol).sum(axis=1)
+                         - 0.5 * n_features * np.log(2 * np.pi))
+        log_likelihood, total, moments = diagonal_pass(X, self.means_, prec_chol**2,
+                                                       log_const, weights)
+        if moments is None:
+            return None
+        return PassResult(log_likelihood, total, moments)
 
     def _pass_log_prob(self, X):
         """As the base class; rows with NaN are grouped by pattern and conditioned
@@ -503,19 +528,6 @@ class GaussianMixtureEM(BaseMixture):
         if getattr(self, "_scale_", 1.0) != 1.0:
             return super()._pass_log_prob(X)
         observed = observed_mask(X)
-        if (observed is None and self.covariance_type in ("diag", "spherical")
-                and X.dtype == np.float64):
-            # (float32 keeps the blocked products below: tests/test_scale.py's
-            # raw-unit float32 data moved by more than its tolerance here.)
-            # One centred copy of the rows serves both steps: the E-step's
-            # expanded squares and the M-step's moments about each mean.
-            centre = X.mean(axis=0)
-            Xc = X - centre
-            log_prob = _estimate_log_gaussian_prob(Xc, self.means_ - centre,
-                                                   self.precisions_cholesky_,
-                                                   self.covariance_type, centred=True)
-            log_prob += self._estimate_log_weights()
-            return log_prob, lambda resp: block_moments(Xc, resp, "diag", centre=centre)
         if observed is None:
             # The complete-data products, without testing X for NaN again.
             log_prob = _estimate_log_gaussian_prob(X, self.means_, self.precisions_cholesky_,

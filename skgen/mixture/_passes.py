@@ -132,6 +132,162 @@ def linear_csr_pass(X, W, W_missing, base, weights):
     return log_likelihood, total, nk, counts, (missing if any_missing else None)
 
 
+# Reassociation and contraction only (no NaN/inf assumptions: a NaN in a row
+# must reach the caller's test): lets LLVM vectorise the sums over features.
+_SUM_FASTMATH = {"reassoc", "contract"}
+
+
+# Rows per tile of the diagonal pass: each component's mean and precisions are
+# read once per tile of rows, not once per row (they come from L2; the rows
+# stay in L1).
+_TILE = 4
+
+
+@jit(fastmath=_SUM_FASTMATH)
+def _tile_distances(x0, x1, x2, x3, mean, precision, out):
+    """out[t] = sum_j precision_j (x_tj - mean_j)^2 for the tile's four rows, in float64."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    for j in range(mean.shape[0]):
+        m = mean[j]
+        p = precision[j]
+        d0 = np.float64(x0[j]) - m
+        d1 = np.float64(x1[j]) - m
+        d2 = np.float64(x2[j]) - m
+        d3 = np.float64(x3[j]) - m
+        a0 += p * d0 * d0
+        a1 += p * d1 * d1
+        a2 += p * d2 * d2
+        a3 += p * d3 * d3
+    out[0] = a0
+    out[1] = a1
+    out[2] = a2
+    out[3] = a3
+
+
+@jit(fastmath=_SUM_FASTMATH)
+def _tile_deviations(x0, x1, x2, x3, mean, r, first, second):
+    """first += sum_t r_t (x_t - mean); second += sum_t r_t (x_t - mean)^2."""
+    r0 = r[0]
+    r1 = r[1]
+    r2 = r[2]
+    r3 = r[3]
+    for j in range(mean.shape[0]):
+        m = mean[j]
+        d0 = np.float64(x0[j]) - m
+        d1 = np.float64(x1[j]) - m
+        d2 = np.float64(x2[j]) - m
+        d3 = np.float64(x3[j]) - m
+        e0 = r0 * d0
+        e1 = r1 * d1
+        e2 = r2 * d2
+        e3 = r3 * d3
+        first[j] += (e0 + e1) + (e2 + e3)
+        second[j] += (e0 * d0 + e1 * d1) + (e2 * d2 + e3 * d3)
+
+
+@jit
+def _diagonal_pass(X, means, precisions, log_const, weights, tiny, nk, first, second):
+    """One EM pass over dense rows of a Gaussian mixture with diagonal covariances.
+
+    Row i: log p(x_i, k) = log_const[k] - 1/2 sum_j P_kj (x_ij - mu_kj)^2,
+    normalised to responsibilities r_ik (``_normalize_row``); then, weighted by
+    w_i, r_ik goes to nk[k] and r_ik (x_i - mu_k) and r_ik (x_i - mu_k)^2 to
+    first[k] and second[k]: the moments about the current means, from which
+    the new means and the scatter about them follow with a cancellation of
+    the order of the means' move only (the shifted-data algorithm; Chan,
+    Golub & LeVeque 1983, "Algorithms for computing the sample variance",
+    section 3). Rows go in tiles of four (the last tile repeats its last row
+    at zero weight). Returns (sum_i w_i log p(x_i) over positive weights,
+    sum_i w_i, the first row of a tile with a NaN, or -1); a NaN stops the
+    pass (the caller takes the missing-value path).
+    """
+    n = X.shape[0]
+    K = means.shape[0]
+    resp = np.empty((_TILE, K))
+    distances = np.empty(_TILE)
+    log_likelihood = 0.0
+    total = 0.0
+    for i in range(0, n, _TILE):
+        last = min(i + _TILE, n) - 1
+        x0 = X[i]
+        x1 = X[min(i + 1, last)]
+        x2 = X[min(i + 2, last)]
+        x3 = X[min(i + 3, last)]
+        for k in range(K):
+            _tile_distances(x0, x1, x2, x3, means[k], precisions[k], distances)
+            for t in range(_TILE):
+                if distances[t] != distances[t]:
+                    return log_likelihood, total, i
+                resp[t, k] = log_const[k] - 0.5 * distances[t]
+        for t in range(_TILE):
+            row = resp[t]
+            w = weights[i + t] if i + t <= last else 0.0
+            log_norm = _normalize_row(row, tiny)
+            total += w
+            if w > 0:
+                log_likelihood += w * log_norm
+            for k in range(K):
+                row[k] *= w
+                nk[k] += row[k]
+        for k in range(K):
+            # Most rows are certain of their component: r_ik underflows to 0
+            # for the others, which then add nothing.
+            if resp[0, k] != 0.0 or resp[1, k] != 0.0 or resp[2, k] != 0.0 or \
+                    resp[3, k] != 0.0:
+                _tile_deviations(x0, x1, x2, x3, means[k], resp[:, k].copy(), first[k],
+                                 second[k])
+    return log_likelihood, total, -1
+
+
+def diagonal_pass(X, means, precisions, log_const, weights):
+    """:func:`_diagonal_pass` on dense rows X: the E-step and the diagonal
+    moments of one EM pass, accumulated in float64.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C order
+    means : ndarray of shape (n_components, n_features)
+    precisions : ndarray of shape (n_components, n_features)
+        Inverse variances (a spherical mixture's broadcast over the features).
+    log_const : ndarray of shape (n_components,)
+        log pi_k + 1/2 sum_j log P_kj - n_features/2 log(2 pi), in nats.
+    weights : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    log_likelihood : float
+        sum_i w_i log p(x_i) in nats (rows of zero weight left out).
+    total : float
+        sum_i w_i.
+    moments : Moments of kind 'diag', in X's dtype, or None
+        Weights, means and scatter about them of each component. None when X
+        has a NaN (missing entries): nothing is computed then.
+    """
+    dtype = X.dtype
+    K, d = means.shape
+    nk = np.zeros(K)
+    first = np.zeros((K, d))
+    second = np.zeros((K, d))
+    means = np.ascontiguousarray(means, dtype=np.float64)
+    weights = np.ones(X.shape[0]) if weights is None else np.asarray(weights, np.float64)
+    log_likelihood, total, nan_row = _diagonal_pass(
+        np.ascontiguousarray(X), means, np.ascontiguousarray(precisions, dtype=np.float64),
+        np.asarray(log_const, dtype=np.float64), weights, np.finfo(np.float64).tiny, nk,
+        first, second)
+    if nan_row >= 0:
+        return log_likelihood, total, None
+    safe = np.where(nk > 0, nk, 1.0)[:, np.newaxis]
+    shift = first / safe
+    # sum_i r_ik (x_i - m_k)^2 = second - nk shift^2 about the new mean m_k.
+    scatter = np.maximum(second - first * shift, 0.0)
+    mean = np.where(nk[:, np.newaxis] > 0, means + shift, 0.0)
+    return log_likelihood, total, Moments(nk.astype(dtype), mean.astype(dtype),
+                                          scatter.astype(dtype), "diag")
+
+
 def normalize_log_prob(weighted_log_prob):
     """Turn log p(x, k) into responsibilities in place.
 

@@ -70,7 +70,7 @@ def _centred_square_sums(X, resp, means, out):
                 out[k, j] += r * diff * diff
 
 
-def block_moments(X, resp=None, kind="full", centre=None):
+def block_moments(X, resp=None, kind="full"):
     """Weighted moments of one block of rows, centred about each group's mean.
 
     Parameters
@@ -82,10 +82,6 @@ def block_moments(X, resp=None, kind="full", centre=None):
         EM). None: one group, every row of weight 1.
     kind : {'full', 'tied', 'diag', 'mean'}, default='full'
         Which scatter to compute (see :class:`Moments`).
-    centre : ndarray of shape (n_features,) or None, default=None
-        When given, ``X`` holds the rows minus ``centre`` (a caller that has
-        that copy already, as the Gaussian mixture's E-step does); None: the
-        rows themselves, centred here about their column mean.
 
     Returns
     -------
@@ -103,7 +99,6 @@ def block_moments(X, resp=None, kind="full", centre=None):
     if resp is None and kind in ("full", "tied"):
         # One group of unit weights: the moments of the block itself, in one
         # centred copy and one Gram product (a pass over the data, no more).
-        X = X if centre is None else X + centre
         centre = X.mean(axis=0) if X.shape[0] else np.zeros(X.shape[1], dtype)
         Xc = X - centre
         scatter = Xc.T @ Xc
@@ -122,9 +117,8 @@ def block_moments(X, resp=None, kind="full", centre=None):
     # Sums about the block's column mean: the means then carry the rounding of
     # the rows' spread, not of their offset from the origin (whatever the
     # centre's own rounding, x - centre is exact for rows near it).
-    if centre is None:
-        centre = X.mean(axis=0)
-        X = X - centre
+    centre = X.mean(axis=0)
+    X = X - centre
     offset = (resp.T @ X) / safe[:, np.newaxis]  # group means minus the centre
     mean = np.where(weight[:, np.newaxis] > 0, offset + centre, 0).astype(dtype, copy=False)
     if kind == "mean":

@@ -149,20 +149,3 @@ def test_unweighted_block_moments_equal_the_one_group_of_unit_weights(kind, dtyp
         np.testing.assert_allclose(m.mean[0], X.astype(np.float64).mean(0), rtol=rtol)
         np.testing.assert_allclose(np.reshape(m.scatter, (6, 6)), naive, rtol=rtol, atol=rtol)
     assert block_moments(X[:0], None, kind).weight[0] == 0
-
-
-@pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("kind", ["full", "tied", "diag", "mean"])
-@pytest.mark.parametrize("with_resp", [True, False])
-def test_rows_given_centred_give_the_same_moments(seed, kind, with_resp):
-    """block_moments(X - c, centre=c) is block_moments(X), for any centre near
-    the data (the Gaussian mixture's pass hands over its E-step's copy)."""
-    X, resp = _data(seed, offset=50.0)
-    resp = resp if with_resp else None
-    centre = X.mean(axis=0) + np.random.RandomState(seed).normal(size=X.shape[1])
-    given = block_moments(X - centre, resp, kind, centre=centre)
-    own = block_moments(X, resp, kind)
-    np.testing.assert_allclose(given.weight, own.weight, rtol=1e-12)
-    np.testing.assert_allclose(given.mean, own.mean, rtol=1e-12, atol=1e-10)
-    if kind != "mean":
-        np.testing.assert_allclose(given.scatter, own.scatter, rtol=1e-9, atol=1e-8)
