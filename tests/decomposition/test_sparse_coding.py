@@ -207,12 +207,41 @@ def test_kernels_without_jit_match_compiled():
     np.testing.assert_allclose(interpreted, np.stack(compiled), atol=1e-12)
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2, -1])
-def test_thread_count_does_not_change_codes(n_jobs):
-    X, D = _problem(n=101)
-    ref = sparse_encode(X, D, algorithm="lasso_lars", alpha=0.1, n_jobs=1)
-    np.testing.assert_array_equal(
-        sparse_encode(X, D, algorithm="lasso_lars", alpha=0.1, n_jobs=n_jobs), ref)
+@pytest.mark.parametrize("n_jobs", [2, -1])
+@pytest.mark.parametrize("n", [101, 700])
+@pytest.mark.parametrize("algorithm", ["omp", "lars", "lasso_lars", "lasso_cd"])
+def test_thread_count_does_not_change_codes(n_jobs, n, algorithm):
+    """Bit for bit: the row blocks (each one product X_b D^T) do not follow the
+    threads, which follow the machine's load (n_jobs=None). 700 rows are
+    several blocks; one product of all of them rounds some rows otherwise."""
+    X, D = _problem(n=n)
+    kw = dict(algorithm=algorithm, alpha=0.1, n_nonzero_coefs=3)
+    ref = sparse_encode(X, D, n_jobs=1, **kw)
+    np.testing.assert_array_equal(sparse_encode(X, D, n_jobs=n_jobs, **kw), ref)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(6))
+def test_omp_picks_the_largest_correlation_on_magnitude_bits(seed, dtype):
+    """OMP's search on the magnitude bits picks NumPy's argmax of |c| (the
+    lowest index on ties of either sign; signed zeros and subnormals among
+    the values): with orthonormal atoms, one step codes that atom with c_j."""
+    from skgen.decomposition._omp import omp_gram
+
+    rng = np.random.RandomState(seed)
+    K = int(rng.randint(1, 70))
+    c = (rng.randn(K) * 10.0 ** rng.randint(-30, 30, K)).astype(dtype)
+    c[rng.rand(K) < 0.2] = -c[0]  # ties in magnitude, of either sign
+    c[rng.rand(K) < 0.1] = -0.0
+    c[rng.rand(K) < 0.1] = np.finfo(dtype).tiny / 4  # subnormal
+    c[rng.randint(K)] = 7.0  # a best correlation well above the tiny stop
+    code = np.full((1, K), np.nan, dtype=dtype)
+    status = np.zeros(1, dtype=np.int8)
+    omp_gram(np.eye(K, dtype=dtype), c[np.newaxis], np.zeros(1, dtype), 1, -1.0, 1e-12,
+             code, status, 0, 1)
+    j = int(np.argmax(np.abs(c)))
+    assert status[0] == 0 and np.flatnonzero(code[0]).tolist() == [j]
+    assert code[0, j] == c[j]
 
 
 def test_dependent_atoms_stop_omp_early():
