@@ -169,135 +169,141 @@ def _largest_correlation(c, bias, positive):
 
 
 @jit
-def _lars_one(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter,
-              c, coef, prev, prev_idx, L, idx, sign, w, ls, work, corr, bias):
-    """LAR / LARS-lasso for one signal; ``coef`` receives the code.
+def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, codes, status,
+               start, stop, c, prev, prev_idx, L, idx, sign, w, ls, work, corr, bias):
+    """LAR / LARS-lasso for signals ``start:stop`` (see :func:`lars_gram`):
+    signal i's code goes to ``codes[i]``, its stop status to ``status[i]``.
 
     ``bias[j]`` is 0 for a free atom and -inf for one that is active or was
     skipped (dependent on the active set: never considered again). The
     correlations c_j of active atoms are never read, so they are updated
-    with the rest.
+    with the rest. One function for the loop over signals and the path: numba
+    re-optimises a callee inside each caller, and the signal loop as a
+    function of its own cost a second of the first compile.
     """
-    K = cov.shape[0]
-    for j in range(K):
-        c[j] = cov[j]
-        coef[j] = 0.0
-        bias[j] = 0.0
-    n_active = 0
-    n_prev = 0  # prev[:n_prev]: the coefficients of prev_idx before the last step
-    n_iter = 0
-    drop = False
-    prev_C = 0.0
-    status = STOP_OK
-    C, C_idx = _largest_correlation(c, bias, positive)
-    while True:
-        if C_idx < 0:
-            C = 0.0
-        if C <= alpha_min + tol_eq:
-            if abs(C - alpha_min) > tol_eq and n_iter > 0:
-                # Overshot alpha: interpolate back along the last segment.
-                ss = (prev_C - alpha_min) / (prev_C - C)
-                for a in range(n_prev):
-                    j = prev_idx[a]
-                    coef[j] = prev[a] + ss * (coef[j] - prev[a])
-            break
-        if n_iter >= max_iter:
-            status = STOP_MAX_ITER
-            break
-        if n_iter >= max_steps or n_active >= K:
-            break
-        if not drop:
-            s = 1.0 if (positive or c[C_idx] > 0) else (-1.0 if c[C_idx] < 0 else 0.0)
-            diag = _cholesky_append(G, idx, n_active, C_idx, L, work)
-            if diag < 1e-7:
-                bias[C_idx] = _OUT
-                status = STOP_DEGENERATE
-                C, C_idx = _largest_correlation(c, bias, positive)
-                continue
-            idx[n_active] = C_idx
-            sign[n_active] = s
-            bias[C_idx] = _OUT
-            _forward_rows(L, sign, w, n_active, n_active + 1)
-            n_active += 1
-        if lasso and n_iter > 0 and prev_C < C:
-            # Residual correlations no longer decrease: alpha is not controlled.
-            break
-        # Equiangular direction: ls = AA (G_AA)^-1 s, AA = (s^T G_AA^-1 s)^-1/2,
-        # with w = L^-1 s kept up to date as atoms join and leave.
-        _backward(L, n_active, w, ls)
-        tot = 0.0
-        for a in range(n_active):
-            tot += ls[a] * sign[a]
-        if n_active == 1 and ls[0] == 0.0:
-            ls[0] = 1.0
-            AA = 1.0
-        else:
-            AA = 1.0 / np.sqrt(tot) if tot > 0 else np.inf
-            i = 0
-            # Bounded: NaN in the Gram (overflowed input) never becomes finite.
-            while not np.isfinite(AA) and i < 64:
-                # Numerically singular active Gram: regularise its factor.
-                for a in range(n_active):
-                    L[a, a] += (2.0 ** i) * _EPS
-                _forward_rows(L, sign, w, 0, n_active)
-                _backward(L, n_active, w, ls)
-                tot = 0.0
-                for a in range(n_active):
-                    tot += ls[a] * sign[a]
-                AA = 1.0 / np.sqrt(max(tot, _EPS))
-                i += 1
-            if not np.isfinite(AA):
-                status = STOP_NONFINITE
-                break
-            for a in range(n_active):
-                ls[a] *= AA
-        _equiangular_correlations(G, idx, ls, n_active, corr)
-        gamma = _step_length(C, AA, c, corr, bias, positive)
-        drop = False
-        # Not the literal -1: numba would compile _cholesky_delete for it too.
-        drop_pos = K
-        if lasso:
-            z_min = np.inf
-            for a in range(n_active):
-                z = -coef[idx[a]] / (ls[a] + _TINY32)
-                if z > 0 and z < z_min:
-                    z_min = z
-                    drop_pos = a
-            if z_min < gamma:
-                gamma = z_min
-                drop = True
-        n_iter += 1
-        prev_C = C
-        n_prev = n_active
-        for a in range(n_active):
-            j = idx[a]
-            prev_idx[a] = j
-            prev[a] = coef[j]
-            coef[j] += gamma * ls[a]
+    K = cov.shape[1]
+    for i in range(start, stop):
+        coef = codes[i]
+        cov_i = cov[i]
         for j in range(K):
-            c[j] -= gamma * corr[j]
+            c[j] = cov_i[j]
+            coef[j] = 0.0
+            bias[j] = 0.0
+        n_active = np.intp(0)  # not the literal 0: numba would compile callees for it
+        n_prev = 0  # prev[:n_prev]: the coefficients of prev_idx before the last step
+        n_iter = 0
+        drop = False
+        prev_C = 0.0
+        st = STOP_OK
         C, C_idx = _largest_correlation(c, bias, positive)
-        if drop:
-            j_drop = idx[drop_pos]
-            coef[j_drop] = 0.0
-            bias[j_drop] = 0.0
-            for a in range(drop_pos, n_active - 1):
-                idx[a] = idx[a + 1]
-                sign[a] = sign[a + 1]
-            _cholesky_delete(L, n_active, drop_pos)
-            n_active -= 1
-            _forward_rows(L, sign, w, drop_pos, n_active)
-            # Exact correlation of the returning atom.
-            s = cov[j_drop]
+        while True:
+            if C_idx < 0:
+                C = 0.0
+            if C <= alpha_min + tol_eq:
+                if abs(C - alpha_min) > tol_eq and n_iter > 0:
+                    # Overshot alpha: interpolate back along the last segment.
+                    ss = (prev_C - alpha_min) / (prev_C - C)
+                    for a in range(n_prev):
+                        j = prev_idx[a]
+                        coef[j] = prev[a] + ss * (coef[j] - prev[a])
+                break
+            if n_iter >= max_iter:
+                st = STOP_MAX_ITER
+                break
+            if n_iter >= max_steps or n_active >= K:
+                break
+            if not drop:
+                s = 1.0 if (positive or c[C_idx] > 0) else (-1.0 if c[C_idx] < 0 else 0.0)
+                diag = _cholesky_append(G, idx, n_active, C_idx, L, work)
+                if diag < 1e-7:
+                    bias[C_idx] = _OUT
+                    st = STOP_DEGENERATE
+                    C, C_idx = _largest_correlation(c, bias, positive)
+                    continue
+                idx[n_active] = C_idx
+                sign[n_active] = s
+                bias[C_idx] = _OUT
+                _forward_rows(L, sign, w, n_active, n_active + 1)
+                n_active += 1
+            if lasso and n_iter > 0 and prev_C < C:
+                # Residual correlations no longer decrease: alpha is not controlled.
+                break
+            # Equiangular direction: ls = AA (G_AA)^-1 s, AA = (s^T G_AA^-1 s)^-1/2,
+            # with w = L^-1 s kept up to date as atoms join and leave.
+            _backward(L, n_active, w, ls)
+            tot = 0.0
             for a in range(n_active):
-                s -= G[j_drop, idx[a]] * coef[idx[a]]
-            c[j_drop] = s
-            v = s if positive else abs(s)
-            # Ties go to the lower index, as in one scan over all atoms.
-            if C_idx < 0 or v > C or (v == C and j_drop < C_idx):
-                C = v
-                C_idx = j_drop
-    return status
+                tot += ls[a] * sign[a]
+            if n_active == 1 and ls[0] == 0.0:
+                ls[0] = 1.0
+                AA = 1.0
+            else:
+                AA = 1.0 / np.sqrt(tot) if tot > 0 else np.inf
+                tries = 0
+                # Bounded: NaN in the Gram (overflowed input) never becomes finite.
+                while not np.isfinite(AA) and tries < 64:
+                    # Numerically singular active Gram: regularise its factor.
+                    for a in range(n_active):
+                        L[a, a] += (2.0 ** tries) * _EPS
+                    _forward_rows(L, sign, w, np.intp(0), n_active)
+                    _backward(L, n_active, w, ls)
+                    tot = 0.0
+                    for a in range(n_active):
+                        tot += ls[a] * sign[a]
+                    AA = 1.0 / np.sqrt(max(tot, _EPS))
+                    tries += 1
+                if not np.isfinite(AA):
+                    st = STOP_NONFINITE
+                    break
+                for a in range(n_active):
+                    ls[a] *= AA
+            _equiangular_correlations(G, idx, ls, n_active, corr)
+            gamma = _step_length(C, AA, c, corr, bias, positive)
+            drop = False
+            # Not the literal -1: numba would compile _cholesky_delete for it too.
+            drop_pos = K
+            if lasso:
+                z_min = np.inf
+                for a in range(n_active):
+                    z = -coef[idx[a]] / (ls[a] + _TINY32)
+                    if z > 0 and z < z_min:
+                        z_min = z
+                        drop_pos = a
+                if z_min < gamma:
+                    gamma = z_min
+                    drop = True
+            n_iter += 1
+            prev_C = C
+            n_prev = n_active
+            for a in range(n_active):
+                j = idx[a]
+                prev_idx[a] = j
+                prev[a] = coef[j]
+                coef[j] += gamma * ls[a]
+            for j in range(K):
+                c[j] -= gamma * corr[j]
+            C, C_idx = _largest_correlation(c, bias, positive)
+            if drop:
+                j_drop = idx[drop_pos]
+                coef[j_drop] = 0.0
+                bias[j_drop] = 0.0
+                for a in range(drop_pos, n_active - 1):
+                    idx[a] = idx[a + 1]
+                    sign[a] = sign[a + 1]
+                _cholesky_delete(L, n_active, drop_pos)
+                n_active -= 1
+                _forward_rows(L, sign, w, drop_pos, n_active)
+                # Exact correlation of the returning atom.
+                s = cov_i[j_drop]
+                for a in range(n_active):
+                    s -= G[j_drop, idx[a]] * coef[idx[a]]
+                c[j_drop] = s
+                v = s if positive else abs(s)
+                # Ties go to the lower index, as in one scan over all atoms.
+                if C_idx < 0 or v > C or (v == C and j_drop < C_idx):
+                    C = v
+                    C_idx = j_drop
+        status[i] = st
 
 
 @jit
@@ -382,7 +388,6 @@ def _screen(C, AA, gamma):
     return thr, margin * gamma
 
 
-@jit
 def lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes,
                 status, start, stop):
     """LAR or LARS-lasso codes of signals ``start:stop``, in the calling thread.
@@ -415,23 +420,15 @@ def lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes
     start, stop : int
         The signals (rows of ``cov``) to code; the work arrays are allocated
         once for them. ``utils._numba.run_in_blocks`` shares blocks of rows
-        out among threads (the kernel releases the GIL).
+        out among threads (the kernel, _lars_gram, releases the GIL).
     """
     K = cov.shape[1]
     m = min(K, max(max_steps, 1))
-    c = np.empty(K, dtype=G.dtype)
-    prev = np.empty(m, dtype=G.dtype)
-    prev_idx = np.empty(m, dtype=np.int64)
-    corr = np.empty(K, dtype=G.dtype)
-    L = np.zeros((m, m), dtype=G.dtype)
-    idx = np.empty(m, dtype=np.int64)
-    sign = np.empty(m, dtype=G.dtype)
-    w = np.empty(m, dtype=G.dtype)
-    ls = np.empty(m, dtype=G.dtype)
-    work = np.empty(m, dtype=G.dtype)
-    bias = np.empty(K, dtype=G.dtype)
-    for i in range(start, stop):
-        status[i] = _lars_one(
-            G, cov[i], alpha, tol_eq, lasso, positive, max_steps, max_iter,
-            c, codes[i], prev, prev_idx, L, idx, sign, w, ls, work, corr, bias,
-        )
+    dtype = G.dtype
+    # The work arrays come from NumPy: numba's allocation overloads cost a
+    # tenth of a second each on a first compile.
+    _lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes, status,
+               start, stop, np.empty(K, dtype), np.empty(m, dtype), np.empty(m, np.int64),
+               np.zeros((m, m), dtype), np.empty(m, np.int64), np.empty(m, dtype),
+               np.empty(m, dtype), np.empty(m, dtype), np.empty(m, dtype), np.empty(K, dtype),
+               np.empty(K, dtype))
