@@ -116,61 +116,71 @@ def _backward(L, n, w, out):
             out[b] -= L[a, b] * v
 
 
-# A max reduction, on values that are never NaN (the correlations are checked
-# finite and a step is taken only with a finite direction): no-NaN and
-# no-signed-zero let LLVM vectorise it. Infinities stay allowed (the bias).
-_MAX_FASTMATH = {"nnan", "nsz"}
-
-
-@jit(fastmath=_MAX_FASTMATH)
-def _masked_max(c, bias, positive):
-    """max_j (c_j or |c_j|) + bias_j; bias is 0 for free atoms, -inf otherwise."""
-    C = _OUT
-    if positive:
-        for j in range(c.shape[0]):
-            C = max(C, c[j] + bias[j])
-    else:
-        for j in range(c.shape[0]):
-            C = max(C, abs(c[j]) + bias[j])
-    return C
-
-
 # Atoms per block of the search for the largest correlation's index.
 _BLOCK = 16
 
 
+def _integer_views(c, bias):
+    """(c and bias viewed as integers of their width, the mask of every bit but
+    the sign, the least integer of that width): the integer form of
+    :func:`_largest_correlation`'s arguments."""
+    itype = {4: np.int32, 8: np.int64}[c.dtype.itemsize]
+    info = np.iinfo(itype)
+    return c.view(itype), bias.view(itype), itype(info.max), itype(info.min)
+
+
 @jit
-def _largest_correlation(c, bias, positive):
+def _largest_correlation(c, positive, c_bits, bias_bits, mask, lowest):
     """(C, j): the largest (absolute, unless positive) c_j among free atoms.
 
-    The lowest such j on ties; (0, -1) when no atom is free. The index is
-    found by blocks: a branch-free (vectorised) test of a block for C, then
-    a scan of the block that holds it.
+    The lowest such j on ties; (0, -1) when no atom is free. Free atoms are
+    those whose bias (see :func:`_lars_gram`) is +0.0: ``bias_bits`` is 0.
+    The max runs over integer keys (``c_bits`` is c viewed as integers, from
+    :func:`_integer_views`): |c_j|'s bits without the sign, or for signed
+    c_j the bits with the magnitude flipped when negative, both ordered as
+    the floats they encode, and an integer max vectorises where numba's
+    float max does not (256 atoms: 60 ns against 150 ns). The index is then
+    found by blocks: a branch-free test of a block, then a scan of the block
+    that holds it.
     """
-    C = _masked_max(c, bias, positive)
-    if C == _OUT:
+    K = c_bits.shape[0]
+    best = lowest
+    for j in range(K):
+        b = c_bits[j]
+        if positive:
+            key = (b ^ mask) if b < 0 else b
+        else:
+            key = b & mask
+        key = key if bias_bits[j] == 0 else lowest
+        best = key if key > best else best
+    if best == lowest:
         return 0.0, -1
-    K = c.shape[0]
     for j0 in range(0, K, _BLOCK):
         j1 = min(j0 + _BLOCK, K)
         found = False
-        if positive:
-            for j in range(j0, j1):
-                found |= c[j] + bias[j] == C
-        else:
-            for j in range(j0, j1):
-                found |= abs(c[j]) + bias[j] == C
+        for j in range(j0, j1):
+            b = c_bits[j]
+            if positive:
+                key = (b ^ mask) if b < 0 else b
+            else:
+                key = b & mask
+            found |= (key == best) & (bias_bits[j] == 0)
         if found:
             for j in range(j0, j1):
-                v = c[j] if positive else abs(c[j])
-                if v + bias[j] == C:
-                    return C, j
-    return 0.0, -1  # not reached: C is one of the values
+                b = c_bits[j]
+                if positive:
+                    key = (b ^ mask) if b < 0 else b
+                else:
+                    key = b & mask
+                if key == best and bias_bits[j] == 0:
+                    return (c[j] if positive else abs(c[j])), j
+    return 0.0, -1  # not reached: best is one of the keys
 
 
 @jit
 def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, codes, status,
-               start, stop, c, prev, prev_idx, L, idx, sign, w, ls, work, corr, bias):
+               start, stop, c, prev, prev_idx, L, idx, sign, w, ls, work, corr, bias, c_bits,
+               bias_bits, mask, lowest):
     """LAR / LARS-lasso for signals ``start:stop`` (see :func:`lars_gram`):
     signal i's code goes to ``codes[i]``, its stop status to ``status[i]``.
 
@@ -195,7 +205,7 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
         drop = False
         prev_C = 0.0
         st = STOP_OK
-        C, C_idx = _largest_correlation(c, bias, positive)
+        C, C_idx = _largest_correlation(c, positive, c_bits, bias_bits, mask, lowest)
         while True:
             if C_idx < 0:
                 C = 0.0
@@ -218,7 +228,7 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
                 if diag < 1e-7:
                     bias[C_idx] = _OUT
                     st = STOP_DEGENERATE
-                    C, C_idx = _largest_correlation(c, bias, positive)
+                    C, C_idx = _largest_correlation(c, positive, c_bits, bias_bits, mask, lowest)
                     continue
                 idx[n_active] = C_idx
                 sign[n_active] = s
@@ -282,7 +292,7 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
                 coef[j] += gamma * ls[a]
             for j in range(K):
                 c[j] -= gamma * corr[j]
-            C, C_idx = _largest_correlation(c, bias, positive)
+            C, C_idx = _largest_correlation(c, positive, c_bits, bias_bits, mask, lowest)
             if drop:
                 j_drop = idx[drop_pos]
                 coef[j_drop] = 0.0
@@ -427,8 +437,9 @@ def lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes
     dtype = G.dtype
     # The work arrays come from NumPy: numba's allocation overloads cost a
     # tenth of a second each on a first compile.
+    c, bias = np.empty(K, dtype), np.empty(K, dtype)
     _lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes, status,
-               start, stop, np.empty(K, dtype), np.empty(m, dtype), np.empty(m, np.int64),
+               start, stop, c, np.empty(m, dtype), np.empty(m, np.int64),
                np.zeros((m, m), dtype), np.empty(m, np.int64), np.empty(m, dtype),
                np.empty(m, dtype), np.empty(m, dtype), np.empty(m, dtype), np.empty(K, dtype),
-               np.empty(K, dtype))
+               bias, *_integer_views(c, bias))

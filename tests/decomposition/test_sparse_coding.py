@@ -566,16 +566,22 @@ def test_cholesky_delete_matches_numpy(n, p, dtype, rtol):
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("positive", [False, True])
 def test_largest_correlation_matches_numpy(seed, positive, dtype):
-    """The masked max and its index: NumPy's argmax over the free atoms."""
-    from skgen.decomposition._lars import _largest_correlation
+    """The masked max on integer keys and its index: NumPy's argmax over the
+    free atoms (ties of equal values and of either sign, magnitudes from
+    subnormal to large, the lowest free index winning)."""
+    from skgen.decomposition._lars import _integer_views, _largest_correlation
 
     rng = np.random.RandomState(seed)
     K = int(rng.randint(1, 70))
-    c = rng.randn(K).astype(dtype)
+    c = (rng.randn(K) * 10.0 ** rng.randint(-30, 30, K)).astype(dtype)
     c[rng.rand(K) < 0.2] = c[0]  # ties: the lowest free index wins
+    c[rng.rand(K) < 0.2] = -c[0]
+    c[rng.rand(K) < 0.1] = np.finfo(dtype).tiny / 4  # subnormal
+    if seed % 2:
+        c = -np.abs(c)  # positive=True over negative correlations only
     free = rng.rand(K) < 0.7
     bias = np.where(free, 0.0, -np.inf).astype(dtype)
-    C, j = _largest_correlation(c, bias, positive)
+    C, j = _largest_correlation(c, positive, *_integer_views(c, bias))
     if not free.any():
         assert (C, j) == (0.0, -1)
         return
