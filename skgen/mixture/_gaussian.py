@@ -33,8 +33,8 @@ from ._passes import PassResult, diagonal_pass
 __all__ = ["GaussianMixtureEM"]
 
 _BLOCK_BYTES = 8 * 2**20
-# Rows of one block of a diagonal EM pass (its centred copy, kept from the
-# E-step for the M-step, and the squares beside it): fewer, larger products.
+# Rows of one block of a diagonal EM pass (one diagonal_pass call, or with NaN
+# the blocked products and their temporaries): about 32 MiB of rows.
 _PASS_BLOCK_BYTES = 32 * 2**20
 
 
