@@ -126,6 +126,8 @@ def _omp_gram(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, start, s
                 gamma[a] = v
                 for b in range(a):
                     gamma[b] -= L[a, b] * v
+            if n_active == max_atoms:
+                break  # no step follows: the correlations and the error are not needed
             # alpha = alpha0 - G[I] gamma, four rows of G per sweep.
             for j in range(K):
                 alpha[j] = alpha0[j]
