@@ -183,7 +183,7 @@ def bench_spams(quick=False):
     with alpha=0.1 against spams.lasso (mode 2: 1/2 ||x - D a||^2 + lambda1
     ||a||_1, the same problem, lambda1 = alpha); 'omp' with 10 non-zeros against
     spams.omp (L=10). quality: the largest absolute difference of each code from
-    scikit-learn's sparse_encode (ours must stay within 1e-8). Median of 5
+    scikit-learn's sparse_encode (ours must stay within 1e-8). Median of 15
     alternating calls, warm.
     """
     try:
@@ -203,7 +203,7 @@ def bench_spams(quick=False):
         sparse_encode(X[:200], D, algorithm=algorithm, **kw)  # cached kernels, threads
         seconds, codes = time_alternating(
             {"ours": lambda: sparse_encode(X, D, algorithm=algorithm, n_jobs=2, **kw),
-             "SPAMS": peer}, repeats=1 if quick else 5)
+             "SPAMS": peer}, repeats=1 if quick else 15)
         reference = quiet(lambda: sk_sparse_encode(X, D, algorithm=algorithm, **kw))()
         rows.append(dict(
             benchmark="sparse coding vs SPAMS (4000 signals, d=64, 256 atoms, 2 threads)",
