@@ -120,14 +120,39 @@ def _backward(L, n, w, out):
 _BLOCK = 16
 
 
+def integer_view(x):
+    """x's bits as signed integers, for the kernels' integer max.
+
+    For finite x the integers bits(x) & mask (every bit but the sign) are
+    ordered as |x|, since IEEE 754 keeps the exponent above the mantissa; a
+    max over integers vectorises where numba's float max does not (256
+    values: 60 ns against 150 ns). The view is made by NumPy: numba's view
+    and a dtype overload cost 0.4 s of a first compile.
+
+    Parameters
+    ----------
+    x : ndarray, float32 or float64
+
+    Returns
+    -------
+    bits : ndarray of x's shape, int32 or int64
+        A view of x (no copy).
+    mask : int32 or int64
+        Every bit but the sign.
+    lowest : int32 or int64
+        The least integer of that width.
+    """
+    itype = {4: np.int32, 8: np.int64}[x.dtype.itemsize]
+    info = np.iinfo(itype)
+    return x.view(itype), itype(info.max), itype(info.min)
+
+
 def _integer_views(c, bias):
     """(c and bias viewed as integers of their width, a work array of keys of
     that type, the mask of every bit but the sign, the least integer of that
     width): the integer form of :func:`_largest_correlation`'s arguments."""
-    itype = {4: np.int32, 8: np.int64}[c.dtype.itemsize]
-    info = np.iinfo(itype)
-    return (c.view(itype), bias.view(itype), np.empty(c.shape[0], itype), itype(info.max),
-            itype(info.min))
+    c_bits, mask, lowest = integer_view(c)
+    return c_bits, integer_view(bias)[0], np.empty(c.shape[0], c_bits.dtype), mask, lowest
 
 
 @jit
@@ -171,9 +196,9 @@ def _largest_correlation(c, positive, c_bits, bias_bits, keys, mask, lowest):
 
 
 @jit
-def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, codes, status,
-               start, stop, c, prev, prev_idx, L, idx, sign, w, ls, work, corr, bias, c_bits,
-               bias_bits, keys, mask, lowest):
+def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, codes,
+               status, start, stop, c, prev, prev_idx, L, idx, sign, w, ls, work, corr, bias,
+               c_bits, bias_bits, keys, mask, lowest):
     """LAR / LARS-lasso for signals ``start:stop`` (see :func:`lars_gram`):
     signal i's code goes to ``codes[i]``, its stop status to ``status[i]``.
 
@@ -221,7 +246,8 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
                 if diag < 1e-7:
                     bias[C_idx] = _OUT
                     st = STOP_DEGENERATE
-                    C, C_idx = _largest_correlation(c, positive, c_bits, bias_bits, keys, mask, lowest)
+                    C, C_idx = _largest_correlation(
+                        c, positive, c_bits, bias_bits, keys, mask, lowest)
                     continue
                 idx[n_active] = C_idx
                 sign[n_active] = s
@@ -285,7 +311,8 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
                 coef[j] += gamma * ls[a]
             for j in range(K):
                 c[j] -= gamma * corr[j]
-            C, C_idx = _largest_correlation(c, positive, c_bits, bias_bits, keys, mask, lowest)
+            C, C_idx = _largest_correlation(
+                c, positive, c_bits, bias_bits, keys, mask, lowest)
             if drop:
                 j_drop = idx[drop_pos]
                 coef[j_drop] = 0.0
@@ -434,5 +461,5 @@ def lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes
     _lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes, status,
                start, stop, c, np.empty(m, dtype), np.empty(m, np.int64),
                np.zeros((m, m), dtype), np.empty(m, np.int64), np.empty(m, dtype),
-               np.empty(m, dtype), np.empty(m, dtype), np.empty(m, dtype), np.empty(K, dtype),
-               bias, *_integer_views(c, bias))
+               np.empty(m, dtype), np.empty(m, dtype), np.empty(m, dtype),
+               np.empty(K, dtype), bias, *_integer_views(c, bias))

@@ -14,29 +14,15 @@ No scikit-learn imports here; sparse_encode (_sparse_encode.py) validates.
 import numpy as np
 
 from ..utils._numba import jit
+# LARS's block of the index search and its solves' fastmath (reassociation and
+# contraction only: no NaN/inf assumptions, the dependency tests compare as written).
+from ._lars import _BLOCK, _SOLVE_FASTMATH, integer_view
 
 # Outcomes per signal.
 STOP_OK = 0
 STOP_DEPENDENT = 1  # the next atom is (numerically) in the span of the chosen ones
 
 _TINY = np.finfo(np.float64).tiny
-
-# Atoms per block of the search for the largest correlation's index.
-_BLOCK = 16
-
-# Reassociation and contraction only: the triangular solves' dot products and
-# the correlation sweep vectorise; no NaN/inf assumptions (the dependency tests
-# compare as written).
-_SOLVE_FASTMATH = {"reassoc", "contract"}
-
-
-# For finite x the integers bits(x) & mask (every bit but the sign) are ordered
-# as |x| (IEEE 754 keeps the exponent above the mantissa), and a max over
-# integers vectorises where numba's float max does not (256 atoms: 60 ns
-# against 150 ns). The view is made by NumPy (omp_gram): numba's view and a
-# dtype overload cost 0.4 s of a first compile.
-_MAGNITUDE_MASK = {np.dtype(np.float32): np.int32(0x7FFFFFFF),
-                   np.dtype(np.float64): np.int64(0x7FFFFFFFFFFFFFFF)}
 
 
 @jit(fastmath=_SOLVE_FASTMATH)
@@ -49,10 +35,8 @@ def _omp_gram(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, start, s
     helpers of a first version cost a second of the first use's compile.
 
     Per signal: the largest |alpha_j| is an integer max over the magnitude
-    bits ``alpha_bits & mask`` (``alpha`` viewed as integers of its width:
-    for finite values they are ordered as |alpha|, and an integer max
-    vectorises where numba's float max does not: 60 ns against 150 ns over
-    256 atoms), then a blocked search for its lowest index. w = L^-1
+    bits ``alpha_bits & mask`` (``alpha`` viewed as integers of its width, by
+    :func:`._lars.integer_view`), then a blocked search for its lowest index. w = L^-1
     alpha0[I] is kept across steps (one new row per atom), gamma = L^-T w,
     and alpha = alpha0 - G[:, I] gamma is swept four rows of G at a time.
     """
@@ -197,10 +181,9 @@ def omp_gram(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, start, st
     # The work arrays come from NumPy: numba's allocation overloads cost a
     # tenth of a second each on a first compile.
     alpha = np.empty(K, dtype=G.dtype)
+    alpha_bits, mask, _ = integer_view(alpha)
     m = max(int(max_atoms), 1)
     _omp_gram(G, cov, norms_sq, max_atoms, tol, dep_tol, codes, status, start, stop, alpha,
-              alpha.view(_MAGNITUDE_MASK[alpha.dtype].dtype), _MAGNITUDE_MASK[alpha.dtype],
-              np.zeros((m, m), dtype=G.dtype), np.empty(m, dtype=np.int64),
+              alpha_bits, mask, np.zeros((m, m), dtype=G.dtype), np.empty(m, dtype=np.int64),
               np.empty(m, dtype=G.dtype), np.empty(m, dtype=G.dtype),
               np.empty(m, dtype=G.dtype))
-

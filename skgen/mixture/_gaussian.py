@@ -18,7 +18,6 @@ equations 9.23-9.27.
 from numbers import Real
 
 import numpy as np
-import scipy.sparse as sp
 from scipy import linalg
 from scipy.linalg.lapack import get_lapack_funcs
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -504,7 +503,7 @@ class GaussianMixtureEM(BaseMixture):
         one read of X per EM pass, where the blocked products read it four
         times. None (the generic pass) for full and tied covariances, for a
         model scored at another scale than it runs at, and for rows with NaN."""
-        if (self.covariance_type not in ("diag", "spherical") or sp.issparse(X)
+        if (self.covariance_type not in ("diag", "spherical")
                 or getattr(self, "_scale_", 1.0) != 1.0):
             return None
         prec_chol = np.asarray(self.precisions_cholesky_, dtype=np.float64)

@@ -168,12 +168,8 @@ def _tile_distances(x0, x1, x2, x3, mean, precision, out):
 
 
 @jit(fastmath=_SUM_FASTMATH)
-def _tile_deviations(x0, x1, x2, x3, mean, r, first, second):
+def _tile_deviations(x0, x1, x2, x3, mean, r0, r1, r2, r3, first, second):
     """first += sum_t r_t (x_t - mean); second += sum_t r_t (x_t - mean)^2."""
-    r0 = r[0]
-    r1 = r[1]
-    r2 = r[2]
-    r3 = r[3]
     for j in range(mean.shape[0]):
         m = mean[j]
         d0 = np.float64(x0[j]) - m
@@ -189,7 +185,8 @@ def _tile_deviations(x0, x1, x2, x3, mean, r, first, second):
 
 
 @jit
-def _diagonal_pass(X, means, precisions, log_const, weights, tiny, nk, first, second):
+def _diagonal_pass(X, means, precisions, log_const, weights, tiny, nk, first, second, resp,
+                   distances):
     """One EM pass over dense rows of a Gaussian mixture with diagonal covariances.
 
     Row i: log p(x_i, k) = log_const[k] - 1/2 sum_j P_kj (x_ij - mu_kj)^2,
@@ -202,12 +199,11 @@ def _diagonal_pass(X, means, precisions, log_const, weights, tiny, nk, first, se
     section 3). Rows go in tiles of four (the last tile repeats its last row
     at zero weight). Returns (sum_i w_i log p(x_i) over positive weights,
     sum_i w_i, the first row of a tile with a NaN, or -1); a NaN stops the
-    pass (the caller takes the missing-value path).
+    pass (the caller takes the missing-value path). ``resp`` (_TILE, K) and
+    ``distances`` (_TILE,) are work arrays.
     """
     n = X.shape[0]
     K = means.shape[0]
-    resp = np.empty((_TILE, K))
-    distances = np.empty(_TILE)
     log_likelihood = 0.0
     total = 0.0
     for i in range(0, n, _TILE):
@@ -235,9 +231,9 @@ def _diagonal_pass(X, means, precisions, log_const, weights, tiny, nk, first, se
         for k in range(K):
             # Most rows are certain of their component: r_ik underflows to 0
             # for the others, which then add nothing.
-            if resp[0, k] != 0.0 or resp[1, k] != 0.0 or resp[2, k] != 0.0 or \
-                    resp[3, k] != 0.0:
-                _tile_deviations(x0, x1, x2, x3, means[k], resp[:, k].copy(), first[k],
+            r0, r1, r2, r3 = resp[0, k], resp[1, k], resp[2, k], resp[3, k]
+            if r0 != 0.0 or r1 != 0.0 or r2 != 0.0 or r3 != 0.0:
+                _tile_deviations(x0, x1, x2, x3, means[k], r0, r1, r2, r3, first[k],
                                  second[k])
     return log_likelihood, total, -1
 
@@ -276,7 +272,7 @@ def diagonal_pass(X, means, precisions, log_const, weights):
     log_likelihood, total, nan_row = _diagonal_pass(
         np.ascontiguousarray(X), means, np.ascontiguousarray(precisions, dtype=np.float64),
         np.asarray(log_const, dtype=np.float64), weights, np.finfo(np.float64).tiny, nk,
-        first, second)
+        first, second, np.empty((_TILE, K)), np.empty(_TILE))
     if nan_row >= 0:
         return log_likelihood, total, None
     safe = np.where(nk > 0, nk, 1.0)[:, np.newaxis]
