@@ -178,6 +178,14 @@ def test_tree_root_holds_every_point_and_their_mean(dim):
     assert count[:n_nodes][leaves].sum() == len(Y)
 
 
+def test_tree_too_small_for_its_points_says_so():
+    """build_tree returns -1 when its node budget runs out (_tree then grows it)."""
+    Y = np.random.RandomState(0).randn(50, 2)
+    assert build_tree(Y, 8)[0] == -1
+    centre, half, com, count, child = _tree(Y)
+    assert count[0] == 50
+
+
 @pytest.fixture(scope="module")
 def digits_P(digits):
     X = digits[0][:1000]
