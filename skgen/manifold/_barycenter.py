@@ -17,82 +17,6 @@ import numpy as np
 from ..utils._numba import jit, run_in_blocks
 
 
-@jit
-def _solve_spd_ones(C, w):
-    """w = C^-1 1 for a symmetric positive definite C, by Cholesky in place.
-
-    Plain loops, not np.linalg.solve: numba's LAPACK binding took 3-4 s of
-    the first-use compilation of LLE, and k is a few dozen. A pivot that
-    rounding leaves non-positive (ill-conditioned C; the caller's ridge makes
-    it rare) is clamped to eps of the diagonal's largest entry.
-    """
-    k = C.shape[0]
-    top = 0.0
-    for a in range(k):
-        top = max(top, C[a, a])
-    floor = np.finfo(C.dtype).eps * top if top > 0 else np.finfo(C.dtype).tiny
-    for j in range(k):  # C = L L^T, L in the lower triangle of C
-        s = C[j, j]
-        for m in range(j):
-            s -= C[j, m] * C[j, m]
-        if s <= floor:
-            s = floor
-        pivot = np.sqrt(s)
-        C[j, j] = pivot
-        for i in range(j + 1, k):
-            t = C[i, j]
-            for m in range(j):
-                t -= C[i, m] * C[j, m]
-            C[i, j] = t / pivot
-    for i in range(k):  # L y = 1
-        t = 1.0
-        for m in range(i):
-            t -= C[i, m] * w[m]
-        w[i] = t / C[i, i]
-    for i in range(k - 1, -1, -1):  # L^T w = y
-        t = w[i]
-        for m in range(i + 1, k):
-            t -= C[m, i] * w[m]
-        w[i] = t / C[i, i]
-
-
-@jit
-def _weights_one(x, Y, nbrs, reg, out):
-    k = nbrs.shape[0]
-    d = x.shape[0]
-    Z = np.empty((k, d), dtype=Y.dtype)
-    for a in range(k):
-        for f in range(d):
-            Z[a, f] = Y[nbrs[a], f] - x[f]
-    # Loops, not Z @ Z.T: numba's BLAS binding cost 0.9 s of LLE's first-use
-    # compilation, and C is k x k (a few dozen).
-    C = np.empty((k, k), dtype=Y.dtype)
-    for a in range(k):
-        for b in range(a + 1):
-            s = 0.0
-            for f in range(d):
-                s += Z[a, f] * Z[b, f]
-            C[a, b] = s
-            C[b, a] = s
-    trace = 0.0
-    for a in range(k):
-        trace += C[a, a]
-    # At least 100 eps of the trace: with reg=0 and more neighbours than
-    # dimensions C is singular, and LAPACK's error cannot leave a parallel
-    # kernel cleanly. A zero trace (the neighbours equal x) gives equal weights
-    # for any positive ridge.
-    R = max(reg, 100 * np.finfo(Y.dtype).eps) * trace if trace > 0 else 1.0
-    for a in range(k):
-        C[a, a] += R
-    w = np.empty(k, dtype=Y.dtype)
-    _solve_spd_ones(C, w)
-    total = 0.0
-    for a in range(k):
-        total += w[a]
-    for a in range(k):
-        out[a] = w[a] / total
-
-
 def barycenter_weights(X, Y, indices, reg, out):
     """Reconstruction weights of each row of X from its neighbours in Y.
 
@@ -117,14 +41,83 @@ def barycenter_weights(X, Y, indices, reg, out):
     blocks of rows on numba's current number of threads
     (``numba.get_num_threads``, set by ``utils._numba.numba_threads``).
     """
+    # eps and tiny from NumPy: numba's np.finfo costs 0.15 s of a first compile.
+    info = np.finfo(Y.dtype)
     run_in_blocks(_barycenter_block, X.shape[0], numba.get_num_threads(), X, Y,
-                  indices, reg, out)
+                  indices, reg, Y.dtype.type(info.eps), Y.dtype.type(info.tiny), out)
 
 
 @jit
-def _barycenter_block(X, Y, indices, reg, out, start, stop):
+def _barycenter_block(X, Y, indices, reg, eps, tiny, out, start, stop):
+    """barycenter_weights for rows ``start:stop``. One function with its work
+    arrays allocated once: each nested jitted function and allocation overload
+    costs a first compile of its own (the solve and the row as callees: 1.55 s
+    of LLE's first use)."""
+    k = indices.shape[1]
+    d = X.shape[1]
+    Z = np.empty((k, d), dtype=Y.dtype)
+    C = np.empty((k, k), dtype=Y.dtype)
+    w = np.empty(k, dtype=Y.dtype)
     for i in range(start, stop):
-        _weights_one(X[i], Y, indices[i], reg, out[i])
+        nbrs = indices[i]
+        for a in range(k):
+            for f in range(d):
+                Z[a, f] = Y[nbrs[a], f] - X[i, f]
+        # Loops, not Z @ Z.T: numba's BLAS binding cost 0.9 s of LLE's first-use
+        # compilation, and C is k x k (a few dozen).
+        for a in range(k):
+            for b in range(a + 1):
+                s = 0.0
+                for f in range(d):
+                    s += Z[a, f] * Z[b, f]
+                C[a, b] = s
+                C[b, a] = s
+        trace = 0.0
+        for a in range(k):
+            trace += C[a, a]
+        # At least 100 eps of the trace: with reg=0 and more neighbours than
+        # dimensions C is singular. A zero trace (the neighbours equal x) gives
+        # equal weights for any positive ridge.
+        R = max(reg, 100 * eps) * trace if trace > 0 else 1.0
+        for a in range(k):
+            C[a, a] += R
+        # w = C^-1 1 by Cholesky in place (C = L L^T, L in C's lower triangle).
+        # Plain loops, not np.linalg.solve: numba's LAPACK binding took 3-4 s of
+        # LLE's first-use compilation, and k is a few dozen. A pivot that
+        # rounding leaves non-positive (ill-conditioned C; the ridge makes it
+        # rare) is clamped to eps of the diagonal's largest entry.
+        top = 0.0
+        for a in range(k):
+            top = max(top, C[a, a])
+        floor = eps * top if top > 0 else tiny
+        for j in range(k):
+            s = C[j, j]
+            for m in range(j):
+                s -= C[j, m] * C[j, m]
+            if s <= floor:
+                s = floor
+            pivot = np.sqrt(s)
+            C[j, j] = pivot
+            for r in range(j + 1, k):
+                t = C[r, j]
+                for m in range(j):
+                    t -= C[r, m] * C[j, m]
+                C[r, j] = t / pivot
+        for r in range(k):  # L y = 1
+            t = 1.0
+            for m in range(r):
+                t -= C[r, m] * w[m]
+            w[r] = t / C[r, r]
+        for r in range(k - 1, -1, -1):  # L^T w = y
+            t = w[r]
+            for m in range(r + 1, k):
+                t -= C[m, r] * w[m]
+            w[r] = t / C[r, r]
+        total = 0.0
+        for a in range(k):
+            total += w[a]
+        for a in range(k):
+            out[i, a] = w[a] / total
 
 
 def combine_rows(weights, indices, Y, out):

@@ -84,25 +84,29 @@ def test_lle_reg_zero_fits():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("k", [1, 3, 12, 40])
 def test_cholesky_solve_equals_numpy(dtype, k):
-    # The in-kernel SPD solve against numpy.linalg.solve. Well conditioned (a
-    # ridge of 1e-3 of the trace): the same normalised weights. At LLE's
-    # smallest ridge (100 eps of the trace, condition ~1e13 in float64) the
-    # solution itself is ill-determined: the solve must be backward stable,
-    # ||C w - 1|| <= 10 k eps ||C|| ||w||, as LAPACK's.
-    from skgen.manifold._barycenter import _solve_spd_ones
-
+    # The kernel's in-place SPD solve, through barycenter_weights (x at the
+    # origin, its k neighbours the rows of Z: C = Z Z^T plus the ridge), against
+    # numpy.linalg.solve. Well conditioned (a ridge of 1e-3 of the trace): the
+    # same normalised weights. At LLE's smallest ridge (reg=0: 100 eps of the
+    # trace, condition ~1e13 in float64) the solution itself is ill-determined:
+    # the solve must be backward stable, C w = lambda 1 up to
+    # 10 k eps ||C|| ||w||, as LAPACK's.
     rng = np.random.RandomState(k)
-    eps = np.finfo(dtype).eps
-    for ridge in (1e-3, 100 * eps):
+    eps = float(np.finfo(dtype).eps)
+    for reg in (1e-3, 0.0):
         Z = rng.randn(k, max(k // 2, 1)).astype(dtype)
-        C = Z @ Z.T
-        C[np.diag_indices(k)] += ridge * max(np.trace(C), 1.0)
-        w = np.empty(k, dtype=dtype)
-        _solve_spd_ones(C.copy(), w)
-        C64, w64 = C.astype(np.float64), w.astype(np.float64)
-        residual = np.abs(C64 @ w64 - 1).max()
+        X = np.zeros((1, Z.shape[1]), dtype=dtype)
+        w = np.empty((1, k), dtype=dtype)
+        barycenter_weights(X, Z, np.arange(k, dtype=np.int64)[np.newaxis], reg, w)
+        Z64 = Z.astype(np.float64)
+        C64 = Z64 @ Z64.T
+        C64[np.diag_indices(k)] += max(reg, 100 * eps) * np.trace(C64)
+        w64 = w[0].astype(np.float64)
+        assert w64.sum() == pytest.approx(1.0, rel=10 * k * eps)
+        Cw = C64 @ w64
+        residual = np.abs(Cw - Cw.mean()).max()
         assert residual <= 10 * k * eps * np.abs(C64).max() * np.abs(w64).sum()
-        if ridge == 1e-3:
+        if reg == 1e-3:
             expected = np.linalg.solve(C64, np.ones(k))
             rtol = 1e-3 if dtype == np.float32 else 1e-9
-            np.testing.assert_allclose(w64 / w64.sum(), expected / expected.sum(), rtol=rtol)
+            np.testing.assert_allclose(w64, expected / expected.sum(), rtol=rtol)
