@@ -39,83 +39,6 @@ _EPS = float(np.finfo(np.float64).eps)
 _SOLVE_FASTMATH = {"reassoc", "contract"}
 
 
-@jit(fastmath=_SOLVE_FASTMATH)
-def _cholesky_append(G, idx, n_active, j, L, work):
-    """Row ``n_active`` of the Cholesky factor of G[I + j, I + j]; returns pivot."""
-    for a in range(n_active):
-        s = G[j, idx[a]]  # G is symmetric: read along row j
-        for b in range(a):
-            s -= L[a, b] * work[b]
-        work[a] = s * (1.0 / L[a, a])
-    v = 0.0
-    for a in range(n_active):
-        v += work[a] * work[a]
-        L[n_active, a] = work[a]
-    diag = max(np.sqrt(abs(G[j, j] - v)), _EPS)
-    L[n_active, n_active] = diag
-    return diag
-
-
-@jit
-def _cholesky_delete(L, n, p):
-    """Remove row and column ``p`` from the n x n Cholesky factor L, in place.
-
-    Dropping row p of L leaves rows p..n-2 with one entry above the diagonal;
-    Givens rotations of column pairs (k, k + 1) zero it, O(n^2) in all instead
-    of the O(n^3) of refactoring (Golub & Van Loan, "Matrix Computations", 4th
-    ed., sec. 6.5.4; scikit-learn's lars_path downdates the same way).
-    """
-    for i in range(p, n - 1):
-        for j in range(n):
-            L[i, j] = L[i + 1, j]
-    for k in range(p, n - 1):
-        a = L[k, k]
-        b = L[k, k + 1]
-        r = np.sqrt(a * a + b * b)
-        if r == 0.0:
-            continue
-        cos = a / r
-        sin = b / r
-        for i in range(k, n - 1):
-            u = L[i, k]
-            v = L[i, k + 1]
-            L[i, k] = cos * u + sin * v
-            L[i, k + 1] = cos * v - sin * u
-    for j in range(n):
-        L[n - 1, j] = 0.0
-        L[j, n - 1] = 0.0
-
-
-@jit(fastmath=_SOLVE_FASTMATH)
-def _forward_rows(L, rhs, w, lo, n):
-    """Rows lo:n of w = L^-1 rhs, with w[:lo] already solved.
-
-    The rows above a new or rotated row of L are unchanged, so LARS keeps w
-    across steps and solves only the rows that changed: one row when an atom
-    joins, the rows from the removed one on when one leaves.
-    """
-    for a in range(lo, n):
-        s = rhs[a]
-        for b in range(a):
-            s -= L[a, b] * w[b]
-        # The reciprocal does not wait on the row's sum.
-        w[a] = s * (1.0 / L[a, a])
-
-
-@jit(fastmath=_SOLVE_FASTMATH)
-def _backward(L, n, w, out):
-    """out = L^-T w for the leading n x n block of lower-triangular L."""
-    # Column by column of L^T (rows of L): contiguous reads, where the
-    # row-oriented solve strides down L's columns.
-    for a in range(n):
-        out[a] = w[a]
-    for a in range(n - 1, -1, -1):
-        v = out[a] * (1.0 / L[a, a])
-        out[a] = v
-        for b in range(a):
-            out[b] -= L[a, b] * v
-
-
 # Atoms per block of the search for the largest correlation's index.
 _BLOCK = 16
 
@@ -197,19 +120,29 @@ def _largest_correlation(c, positive, c_bits, bias_bits, keys, mask, lowest):
 
 @jit
 def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, codes,
-               status, start, stop, c, prev, prev_idx, L, idx, sign, w, ls, work, corr, bias,
-               c_bits, bias_bits, keys, mask, lowest):
+               status, start, stop, c, prev, prev_idx, L, idx, sign, w, ls, work, corr,
+               bias, c_bits, bias_bits, keys, mask, lowest):
     """LAR / LARS-lasso for signals ``start:stop`` (see :func:`lars_gram`):
     signal i's code goes to ``codes[i]``, its stop status to ``status[i]``.
 
     ``bias[j]`` is 0 for a free atom and -inf for one that is active or was
     skipped (dependent on the active set: never considered again). The
     correlations c_j of active atoms are never read, so they are updated
-    with the rest. One function for the loop over signals and the path: numba
-    re-optimises a callee inside each caller, and the signal loop as a
-    function of its own cost a second of the first compile.
+    with the rest. w = L^-1 s is kept across steps: rows ``solved:n_active``
+    are solved before the direction is needed (one row when an atom joined,
+    the rows from a removed one on when one left).
+
+    One function, each part written once (the search for the largest
+    correlation at the top of the loop, the forward solve in the direction's
+    loop): numba compiles every jitted callee on its own and optimises it
+    again inside its caller, and this kernel's eight helpers cost 2 s of
+    DictionaryLearning's first use (now 1.0 s less). The search stays a
+    callee (:func:`_largest_correlation`): written inline here, the kernel
+    ran 7% slower. No fastmath: the step length's screen and the guards on
+    a singular Gram rely on IEEE rounding.
     """
     K = cov.shape[1]
+    margin = 8.0 * _EPS
     for i in range(start, stop):
         coef = codes[i]
         cov_i = cov[i]
@@ -217,14 +150,68 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
             c[j] = cov_i[j]
             coef[j] = 0.0
             bias[j] = 0.0
-        n_active = np.intp(0)  # not the literal 0: numba would compile callees for it
+        n_active = np.intp(0)  # not the literal 0: numba would specialise on it
+        solved = np.intp(0)
         n_prev = 0  # prev[:n_prev]: the coefficients of prev_idx before the last step
         n_iter = 0
         drop = False
+        drop_pos = K
         prev_C = 0.0
         st = STOP_OK
-        C, C_idx = _largest_correlation(c, positive, c_bits, bias_bits, keys, mask, lowest)
+        search = True
+        C = 0.0
+        C_idx = -1
         while True:
+            if search:
+                search = False
+                C, C_idx = _largest_correlation(
+                    c, positive, c_bits, bias_bits, keys, mask, lowest)
+                if drop:
+                    # The atom at drop_pos leaves: its coefficient crossed zero.
+                    j_drop = idx[drop_pos]
+                    coef[j_drop] = 0.0
+                    bias[j_drop] = 0.0
+                    for a in range(drop_pos, n_active - 1):
+                        idx[a] = idx[a + 1]
+                        sign[a] = sign[a + 1]
+                    # Remove row and column drop_pos from the Cholesky factor:
+                    # dropping the row leaves rows drop_pos..n-2 with one entry
+                    # above the diagonal, which Givens rotations of column pairs
+                    # (k, k + 1) zero, O(n^2) instead of refactoring's O(n^3)
+                    # (Golub & Van Loan, "Matrix Computations", 4th ed., sec.
+                    # 6.5.4; scikit-learn's lars_path downdates the same way).
+                    n = n_active
+                    for r in range(drop_pos, n - 1):
+                        for m in range(n):
+                            L[r, m] = L[r + 1, m]
+                    for k in range(drop_pos, n - 1):
+                        u0 = L[k, k]
+                        v0 = L[k, k + 1]
+                        rr = np.sqrt(u0 * u0 + v0 * v0)
+                        if rr == 0.0:
+                            continue
+                        cos = u0 / rr
+                        sin = v0 / rr
+                        for r in range(k, n - 1):
+                            u = L[r, k]
+                            v = L[r, k + 1]
+                            L[r, k] = cos * u + sin * v
+                            L[r, k + 1] = cos * v - sin * u
+                    for m in range(n):
+                        L[n - 1, m] = 0.0
+                        L[m, n - 1] = 0.0
+                    n_active -= 1
+                    solved = min(solved, np.intp(drop_pos))
+                    # Exact correlation of the returning atom.
+                    s = cov_i[j_drop]
+                    for a in range(n_active):
+                        s -= G[j_drop, idx[a]] * coef[idx[a]]
+                    c[j_drop] = s
+                    v = s if positive else abs(s)
+                    # Ties go to the lower index, as in one scan over all atoms.
+                    if C_idx < 0 or v > C or (v == C and j_drop < C_idx):
+                        C = v
+                        C_idx = j_drop
             if C_idx < 0:
                 C = 0.0
             if C <= alpha_min + tol_eq:
@@ -241,55 +228,141 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
             if n_iter >= max_steps or n_active >= K:
                 break
             if not drop:
-                s = 1.0 if (positive or c[C_idx] > 0) else (-1.0 if c[C_idx] < 0 else 0.0)
-                diag = _cholesky_append(G, idx, n_active, C_idx, L, work)
+                sg = 1.0 if (positive or c[C_idx] > 0) else (-1.0 if c[C_idx] < 0 else 0.0)
+                # Row n_active of the Cholesky factor of G[I + j, I + j].
+                for a in range(n_active):
+                    t = G[C_idx, idx[a]]  # G is symmetric: read along row C_idx
+                    for b in range(a):
+                        t -= L[a, b] * work[b]
+                    work[a] = t * (1.0 / L[a, a])
+                v = 0.0
+                for a in range(n_active):
+                    v += work[a] * work[a]
+                    L[n_active, a] = work[a]
+                diag = max(np.sqrt(abs(G[C_idx, C_idx] - v)), _EPS)
+                L[n_active, n_active] = diag
                 if diag < 1e-7:
                     bias[C_idx] = _OUT
                     st = STOP_DEGENERATE
-                    C, C_idx = _largest_correlation(
-                        c, positive, c_bits, bias_bits, keys, mask, lowest)
+                    search = True
                     continue
                 idx[n_active] = C_idx
-                sign[n_active] = s
+                sign[n_active] = sg
                 bias[C_idx] = _OUT
-                _forward_rows(L, sign, w, n_active, n_active + 1)
                 n_active += 1
             if lasso and n_iter > 0 and prev_C < C:
                 # Residual correlations no longer decrease: alpha is not controlled.
                 break
             # Equiangular direction: ls = AA (G_AA)^-1 s, AA = (s^T G_AA^-1 s)^-1/2,
-            # with w = L^-1 s kept up to date as atoms join and leave.
-            _backward(L, n_active, w, ls)
-            tot = 0.0
-            for a in range(n_active):
-                tot += ls[a] * sign[a]
-            if n_active == 1 and ls[0] == 0.0:
-                ls[0] = 1.0
-                AA = 1.0
-            else:
-                AA = 1.0 / np.sqrt(tot) if tot > 0 else np.inf
-                tries = 0
-                # Bounded: NaN in the Gram (overflowed input) never becomes finite.
-                while not np.isfinite(AA) and tries < 64:
-                    # Numerically singular active Gram: regularise its factor.
-                    for a in range(n_active):
-                        L[a, a] += (2.0 ** tries) * _EPS
-                    _forward_rows(L, sign, w, np.intp(0), n_active)
-                    _backward(L, n_active, w, ls)
-                    tot = 0.0
-                    for a in range(n_active):
-                        tot += ls[a] * sign[a]
-                    AA = 1.0 / np.sqrt(max(tot, _EPS))
-                    tries += 1
-                if not np.isfinite(AA):
-                    st = STOP_NONFINITE
-                    break
+            # from w = L^-1 s (rows solved:n_active solved now) and ls = L^-T w.
+            tries = 0
+            while True:
+                for a in range(solved, n_active):
+                    t = sign[a]
+                    for b in range(a):
+                        t -= L[a, b] * w[b]
+                    # The reciprocal does not wait on the row's sum.
+                    w[a] = t * (1.0 / L[a, a])
+                solved = n_active
+                # Column by column of L^T (rows of L): contiguous reads.
                 for a in range(n_active):
-                    ls[a] *= AA
-            _equiangular_correlations(G, idx, ls, n_active, corr)
-            gamma = _step_length(C, AA, c, corr, bias, positive)
+                    ls[a] = w[a]
+                for a in range(n_active - 1, -1, -1):
+                    v = ls[a] * (1.0 / L[a, a])
+                    ls[a] = v
+                    for b in range(a):
+                        ls[b] -= L[a, b] * v
+                tot = 0.0
+                for a in range(n_active):
+                    tot += ls[a] * sign[a]
+                if tries == 0:
+                    if n_active == 1 and ls[0] == 0.0:
+                        ls[0] = 1.0
+                        AA = 1.0
+                        break
+                    AA = 1.0 / np.sqrt(tot) if tot > 0 else np.inf
+                else:
+                    AA = 1.0 / np.sqrt(max(tot, _EPS))
+                # Bounded: NaN in the Gram (overflowed input) never becomes finite.
+                if np.isfinite(AA) or tries >= 64:
+                    break
+                # Numerically singular active Gram: regularise its factor.
+                for a in range(n_active):
+                    L[a, a] += (2.0 ** tries) * _EPS
+                solved = 0
+                tries += 1
+            if not np.isfinite(AA):
+                st = STOP_NONFINITE
+                break
+            for a in range(n_active):
+                ls[a] *= AA
+            # corr[j] = G[j, A] ls for every atom (eq. 2.11, a = X^T u), four
+            # rows of G per sweep over corr: a quarter of its loads and stores.
+            for j in range(K):
+                corr[j] = 0.0
+            a = n_active % 4
+            for b in range(a):
+                row = idx[b]
+                wb = ls[b]
+                for j in range(K):
+                    corr[j] += G[row, j] * wb
+            while a < n_active:
+                r0 = idx[a]
+                r1 = idx[a + 1]
+                r2 = idx[a + 2]
+                r3 = idx[a + 3]
+                w0 = ls[a]
+                w1 = ls[a + 1]
+                w2 = ls[a + 2]
+                w3 = ls[a + 3]
+                for j in range(K):
+                    corr[j] += ((G[r0, j] * w0 + G[r1, j] * w1)
+                                + (G[r2, j] * w2 + G[r3, j] * w3))
+                a += 4
+            # gamma-hat of eq. 2.13: the least positive (C -+ c_j) / (AA -+ corr_j)
+            # over the free atoms, where C >= |c_j| makes every numerator >= 0: a
+            # candidate below gamma has a positive denominator, so num < gamma *
+            # den alone tests it, and the division is done only for a new
+            # minimum. The two tests of an atom are one, screened first: with u =
+            # c_j - gamma corr_j, (C - c_j) < gamma (AA - corr_j) is u > C - gamma
+            # AA and (C + c_j) < gamma (AA + corr_j) is u < -(C - gamma AA) (the
+            # tiny32 terms aside), so an atom can only pass when |u| > C - gamma
+            # AA. The screen's threshold is lowered by a bound on the rounding of
+            # both forms (8 eps (2C + gamma (AA + |corr_j|))), so it never drops
+            # an atom that the exact tests, which still decide, would take.
+            gamma = C / AA
+            thr = C - gamma * (AA + _TINY32) - margin * (2.0 * C + gamma * AA)
+            slope = margin * gamma
+            stale = False
+            for j in range(K):
+                if bias[j] != 0.0:
+                    continue
+                if stale:
+                    thr = C - gamma * (AA + _TINY32) - margin * (2.0 * C + gamma * AA)
+                    slope = margin * gamma
+                    stale = False
+                u = c[j] - gamma * corr[j]
+                if not positive:
+                    u = abs(u)
+                if u + slope * abs(corr[j]) <= thr:
+                    continue
+                num = C - c[j]
+                den = AA - corr[j] + _TINY32
+                if num < gamma * den:
+                    g = num / den
+                    if g > 0 and g < gamma:
+                        gamma = g
+                        stale = True
+                if not positive:
+                    num = C + c[j]
+                    den = AA + corr[j] + _TINY32
+                    if num < gamma * den:
+                        g = num / den
+                        if g > 0 and g < gamma:
+                            gamma = g
+                            stale = True
             drop = False
-            # Not the literal -1: numba would compile _cholesky_delete for it too.
+            # Not the literal -1 (numba would specialise on it).
             drop_pos = K
             if lasso:
                 z_min = np.inf
@@ -311,111 +384,8 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
                 coef[j] += gamma * ls[a]
             for j in range(K):
                 c[j] -= gamma * corr[j]
-            C, C_idx = _largest_correlation(
-                c, positive, c_bits, bias_bits, keys, mask, lowest)
-            if drop:
-                j_drop = idx[drop_pos]
-                coef[j_drop] = 0.0
-                bias[j_drop] = 0.0
-                for a in range(drop_pos, n_active - 1):
-                    idx[a] = idx[a + 1]
-                    sign[a] = sign[a + 1]
-                _cholesky_delete(L, n_active, drop_pos)
-                n_active -= 1
-                _forward_rows(L, sign, w, drop_pos, n_active)
-                # Exact correlation of the returning atom.
-                s = cov_i[j_drop]
-                for a in range(n_active):
-                    s -= G[j_drop, idx[a]] * coef[idx[a]]
-                c[j_drop] = s
-                v = s if positive else abs(s)
-                # Ties go to the lower index, as in one scan over all atoms.
-                if C_idx < 0 or v > C or (v == C and j_drop < C_idx):
-                    C = v
-                    C_idx = j_drop
+            search = True
         status[i] = st
-
-
-@jit
-def _equiangular_correlations(G, idx, ls, n_active, corr):
-    """corr[j] = G[j, A] ls for every atom (eq. 2.11, a = X^T u).
-
-    Four rows of G per sweep over corr: a quarter of its loads and stores.
-    """
-    K = corr.shape[0]
-    a = n_active % 4
-    for j in range(K):
-        corr[j] = 0.0
-    for b in range(a):
-        row = idx[b]
-        w = ls[b]
-        for j in range(K):
-            corr[j] += G[row, j] * w
-    while a < n_active:
-        r0 = idx[a]
-        r1 = idx[a + 1]
-        r2 = idx[a + 2]
-        r3 = idx[a + 3]
-        w0 = ls[a]
-        w1 = ls[a + 1]
-        w2 = ls[a + 2]
-        w3 = ls[a + 3]
-        for j in range(K):
-            corr[j] += (G[r0, j] * w0 + G[r1, j] * w1) + (G[r2, j] * w2 + G[r3, j] * w3)
-        a += 4
-
-
-@jit
-def _step_length(C, AA, c, corr, bias, positive):
-    """gamma-hat of eq. 2.13: the least positive (C -+ c_j) / (AA -+ corr_j).
-
-    Over the free atoms, where C >= |c_j| makes every numerator >= 0: a
-    candidate below gamma has a positive denominator, so num < gamma * den
-    alone tests it, and the division is done only for a new minimum (most
-    candidates lose, and a division costs several multiplications).
-
-    The two tests of an atom are one, screened first: with u = c_j - gamma
-    corr_j, (C - c_j) < gamma (AA - corr_j) is u > C - gamma AA and
-    (C + c_j) < gamma (AA + corr_j) is u < -(C - gamma AA) (the tiny32
-    terms aside), so an atom can only pass when |u| > C - gamma AA. The
-    screen's threshold is lowered by a bound on the rounding of both forms
-    (8 eps (2C + gamma (AA + |corr_j|))), so it never drops an atom that the
-    exact tests, which still decide, would take.
-    """
-    gamma = C / AA
-    thr, slope = _screen(C, AA, gamma)
-    for j in range(c.shape[0]):
-        if bias[j] != 0.0:
-            continue
-        u = c[j] - gamma * corr[j]
-        if not positive:
-            u = abs(u)
-        if u + slope * abs(corr[j]) <= thr:
-            continue
-        num = C - c[j]
-        den = AA - corr[j] + _TINY32
-        if num < gamma * den:
-            g = num / den
-            if g > 0 and g < gamma:
-                gamma = g
-                thr, slope = _screen(C, AA, gamma)
-        if not positive:
-            num = C + c[j]
-            den = AA + corr[j] + _TINY32
-            if num < gamma * den:
-                g = num / den
-                if g > 0 and g < gamma:
-                    gamma = g
-                    thr, slope = _screen(C, AA, gamma)
-    return gamma
-
-
-@jit
-def _screen(C, AA, gamma):
-    """(threshold, slope) of _step_length's screen at step ``gamma``."""
-    margin = 8.0 * _EPS
-    thr = C - gamma * (AA + _TINY32) - margin * (2.0 * C + gamma * AA)
-    return thr, margin * gamma
 
 
 def lars_gram(G, cov, alpha, tol_eq, lasso, positive, max_steps, max_iter, codes,

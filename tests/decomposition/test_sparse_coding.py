@@ -542,26 +542,6 @@ def test_lars_kernel_terminates_on_nan_gram():
     assert set(status) <= {STOP_NONFINITE, 1}
 
 
-@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
-@pytest.mark.parametrize("n,p", [(1, 0), (2, 0), (2, 1), (6, 0), (6, 3), (6, 5)])
-def test_cholesky_delete_matches_numpy(n, p, dtype, rtol):
-    """The LARS drop's downdate equals NumPy's Cholesky of the reduced matrix."""
-    from skgen.decomposition._lars import _cholesky_delete
-
-    rng = np.random.RandomState(n + p)
-    A = rng.randn(n, n + 3)
-    G = A @ A.T
-    L = np.zeros((n + 2, n + 2), dtype=dtype)
-    L[:n, :n] = np.linalg.cholesky(G)
-    _cholesky_delete(L, n, p)
-    keep = np.delete(np.arange(n), p)
-    if n > 1:
-        np.testing.assert_allclose(L[:n - 1, :n - 1],
-                                   np.linalg.cholesky(G[np.ix_(keep, keep)]),
-                                   rtol=rtol, atol=rtol * 1e-2)
-    assert not L[n - 1:, :].any() and not L[:, n - 1:].any()
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("positive", [False, True])
@@ -593,83 +573,88 @@ def test_largest_correlation_matches_numpy(seed, positive, dtype):
 @pytest.mark.parametrize("positive", [False, True])
 @pytest.mark.parametrize("ties", [False, True])
 def test_step_length_matches_numpy(seed, positive, ties):
-    """gamma-hat (eq. 2.13): the least positive ratio over the free atoms. With
-    ``ties``, most ratios equal one value up to rounding: the screen in front
-    of the exact tests must not drop the least."""
-    from skgen.decomposition._lars import _TINY32, _step_length
+    """gamma-hat (eq. 2.13) of the kernel's first step: the least positive ratio
+    over the free atoms. One active atom of unit norm (AA = 1, ls = s), so the
+    code after one step is s gamma and corr_j = G[j0, j] s. With ``ties``, most
+    ratios equal one value up to rounding: the screen in front of the exact
+    tests must not drop the least."""
+    from skgen.decomposition._lars import _TINY32, lars_gram
 
     rng = np.random.RandomState(seed)
     K = 40
     c = rng.uniform(-1, 1, K)
-    free = rng.rand(K) < 0.8
-    C = float(np.max(np.where(free, c if positive else np.abs(c), -np.inf)))
-    AA = float(rng.uniform(0.5, 2))
+    j0 = int(np.argmax(c if positive else np.abs(c)))
+    C = float(c[j0] if positive else abs(c[j0]))
+    s = 1.0 if positive or c[j0] > 0 else -1.0
     corr = rng.uniform(-3, 3, K)
     if ties:
-        g0 = 0.3 * C / AA
+        g0 = 0.3 * C
         side = rng.rand(K) < 0.5
-        # (C - c) / (AA - corr) = g0, or (C + c) / (AA + corr) = g0.
-        corr = np.where(side | positive, AA - (C - c) / g0, (C + c) / g0 - AA)
+        # (C - c) / (1 - corr) = g0, or (C + c) / (1 + corr) = g0.
+        corr = np.where(side | positive, 1 - (C - c) / g0, (C + c) / g0 - 1)
         corr *= 1 + rng.choice([-1, 0, 1], K) * np.finfo(float).eps
-    bias = np.where(free, 0.0, -np.inf)
-    ratios = [(C - c) / (AA - corr + _TINY32)]
+    G = np.eye(K)
+    G[j0, :] = G[:, j0] = corr * s
+    G[j0, j0] = 1.0
+    free = np.arange(K) != j0
+    ratios = [(C - c) / (1.0 - corr + _TINY32)]
     if not positive:
-        ratios.append((C + c) / (AA + corr + _TINY32))
+        ratios.append((C + c) / (1.0 + corr + _TINY32))
     r = np.concatenate([np.where(free & (q > 0), q, np.inf) for q in ratios])
-    expected = min(C / AA, r.min())
-    assert _step_length(C, AA, c, corr, bias, positive) == expected
+    expected = min(C, r.min())
+    codes = np.zeros((1, K))
+    status = np.zeros(1, dtype=np.int8)
+    lars_gram(G, c[np.newaxis], 0.0, 1e-300, True, positive, 1, 10, codes, status, 0, 1)
+    assert codes[0, j0] == s * expected
+    assert np.count_nonzero(codes) == 1
 
 
-@pytest.mark.parametrize("n_active", [1, 2, 3, 4, 5, 8, 11])
-def test_equiangular_correlations_match_numpy(n_active):
-    from skgen.decomposition._lars import _equiangular_correlations
+def _lasso_path_drops(x, D, alpha):
+    """Atoms that leave scikit-learn's LARS-lasso path of x before alpha (its
+    lars_path, with sparse_encode's scaling of alpha)."""
+    from sklearn.linear_model import lars_path
 
-    rng = np.random.RandomState(n_active)
-    G = rng.randn(30, 30)
-    idx = rng.choice(30, n_active, replace=False)
-    ls = rng.randn(n_active)
-    corr = np.full(30, np.nan)
-    _equiangular_correlations(G, idx, ls, n_active, corr)
-    np.testing.assert_allclose(corr, G[idx].T @ ls, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
-def test_incremental_forward_solve_matches_scipy(dtype, rtol):
-    """LARS's w = L^-1 s kept across steps: one new row when an atom joins,
-    the rows from the removed one on when one leaves; then L^-T w."""
-    from scipy.linalg import solve_triangular
-
-    from skgen.decomposition._lars import _backward, _cholesky_delete, _forward_rows
-
-    rng = np.random.RandomState(0)
-    A = rng.randn(6, 9)
-    G = A @ A.T
-    sign = rng.choice([-1.0, 1.0], 6).astype(dtype)
-    L = np.zeros((6, 6), dtype=dtype)
-    w = np.zeros(6, dtype=dtype)
-    for n in range(1, 7):  # atoms join one by one
-        L[:n, :n] = np.linalg.cholesky(G[:n, :n])
-        _forward_rows(L, sign, w, n - 1, n)
-        np.testing.assert_allclose(w[:n], solve_triangular(L[:n, :n], sign[:n],
-                                                           lower=True), rtol=rtol)
-    _cholesky_delete(L, 6, 2)  # atom 2 leaves
-    sign[2:5] = sign[3:6]
-    _forward_rows(L, sign, w, 2, 5)
-    keep = [0, 1, 3, 4, 5]
-    out = np.zeros(5, dtype=dtype)
-    _backward(L, 5, w, out)
-    np.testing.assert_allclose(out, np.linalg.solve(G[np.ix_(keep, keep)], sign[:5]),
-                               rtol=rtol * 10)
+    G = D @ D.T
+    _, _, coefs = lars_path(D.T, x, Xy=D @ x, Gram=G, method="lasso",
+                            alpha_min=alpha / D.shape[1])
+    on = coefs != 0
+    return int(np.sum(on[:, :-1] & ~on[:, 1:]))
 
 
-def test_cholesky_delete_of_a_singular_factor_stays_finite():
-    """A zero pivot (a dependent atom's factor) is skipped, not divided by."""
-    from skgen.decomposition._lars import _cholesky_delete
+@pytest.mark.parametrize("seed", range(3))
+def test_lasso_path_with_drops_matches_sklearn(seed):
+    """Paths on which atoms leave (the Givens downdate of the factor, the
+    forward solve again from the removed row, the returning atom's exact
+    correlation): the codes equal scikit-learn's."""
+    X, D = _problem(n=40, d=16, K=60, nnz=6, noise=0.05, seed=seed)
+    alpha = 0.02
+    drops = [_lasso_path_drops(x, D, alpha) for x in X]
+    assert sum(drops) >= 5 and max(drops) >= 2
+    code = sparse_encode(X, D, algorithm="lasso_lars", alpha=alpha)
+    sk = sk_sparse_encode(X, D, algorithm="lasso_lars", alpha=alpha)
+    np.testing.assert_allclose(code, sk, atol=1e-8)
+    assert _lasso_kkt_violation(X, D, code, alpha) <= _lars_tolerance(X)
 
-    L = np.array([[1.0, 0.0, 0.0], [2.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
-    _cholesky_delete(L, 3, 0)
-    assert np.all(np.isfinite(L))
-    np.testing.assert_array_equal(L[:2, :2] @ L[:2, :2].T, [[4.0, 2.0], [2.0, 1.0]])
+
+@pytest.mark.parametrize("seed", [0, 3, 5])
+def test_lasso_with_duplicate_atoms_stays_finite(seed):
+    """Dependent atoms (duplicates, of either sign) are skipped, never divided
+    by: the codes are finite, and their lasso objective is within 1% of
+    scikit-learn's (which of the duplicates is taken, hence the path, follows
+    the last bits of the correlations: measured within 7e-4 of it, and below
+    it on most rows)."""
+    X, D = _problem(n=30, d=12, K=20, nnz=4, seed=seed)
+    D = np.vstack([D, D[:5], -D[5:8]])
+    code = sparse_encode(X, D, algorithm="lasso_lars", alpha=0.05)
+    assert np.all(np.isfinite(code))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = sk_sparse_encode(X, D, algorithm="lasso_lars", alpha=0.05)
+
+    def objective(Z):
+        return 0.5 * ((X - Z @ D) ** 2).sum(axis=1) + 0.05 * np.abs(Z).sum(axis=1)
+
+    assert np.all(objective(code) <= 1.01 * objective(sk))
 
 
 # ----------------------------------------- online stopping, partial_fit, callback
