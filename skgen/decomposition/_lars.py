@@ -330,17 +330,14 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
             # AA. The screen's threshold is lowered by a bound on the rounding of
             # both forms (8 eps (2C + gamma (AA + |corr_j|))), so it never drops
             # an atom that the exact tests, which still decide, would take.
+            # The threshold is recomputed after each atom that passes the screen
+            # (few do), not tested for staleness on every atom (1% of the kernel).
             gamma = C / AA
             thr = C - gamma * (AA + _TINY32) - margin * (2.0 * C + gamma * AA)
             slope = margin * gamma
-            stale = False
             for j in range(K):
                 if bias[j] != 0.0:
                     continue
-                if stale:
-                    thr = C - gamma * (AA + _TINY32) - margin * (2.0 * C + gamma * AA)
-                    slope = margin * gamma
-                    stale = False
                 u = c[j] - gamma * corr[j]
                 if not positive:
                     u = abs(u)
@@ -352,7 +349,6 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
                     g = num / den
                     if g > 0 and g < gamma:
                         gamma = g
-                        stale = True
                 if not positive:
                     num = C + c[j]
                     den = AA + corr[j] + _TINY32
@@ -360,7 +356,8 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
                         g = num / den
                         if g > 0 and g < gamma:
                             gamma = g
-                            stale = True
+                thr = C - gamma * (AA + _TINY32) - margin * (2.0 * C + gamma * AA)
+                slope = margin * gamma
             drop = False
             # Not the literal -1 (numba would specialise on it).
             drop_pos = K
