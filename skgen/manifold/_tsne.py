@@ -412,7 +412,7 @@ class TSNE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         indptr, indices, data = order.csr
         repulsion = Repulsion(method, self.dof, self.angle, n_threads)
         sum_p_log_w = attractive_forces(indptr, indices, data, Y, Y, float(self.dof),
-                                        1.0, np.empty_like(Y), True)
+                                        1.0, np.empty_like(Y), True, repulsion.pooled)
         kl = float(sum_p_log_p - sum_p_log_w + np.log(repulsion(Y, np.empty_like(Y))))
         Y = order.original(Y)
         if callbacks and not stop:

@@ -62,6 +62,8 @@ class Repulsion:
         self.method = method
         self.dof = float(dof)
         self.angle = float(angle)
+        # The exact sums run on skgen's thread pool: the attraction goes there too.
+        self.pooled = method == "exact"
         self.fft = None
         if method == "fft":
             boxes = FFT_MIN_BOXES_EXAGGERATED if exaggerated else FFT_MIN_BOXES
@@ -146,6 +148,8 @@ class ConditionalRepulsion:
         self.reference, self.dof, self.angle = reference, float(dof), float(angle)
         exact = reference.shape[1] > 3 or reference.shape[0] < exact_below
         self.tree = None if exact else _tree(reference)
+        # The exact sums run on skgen's thread pool: the attraction goes there too.
+        self.pooled = exact
 
     def __call__(self, Y, out):
         """R_i into ``out``; returns the column of Z_i, shape (n, 1)."""
@@ -173,6 +177,8 @@ def gradient_descent(Y, P, repulsion, n_iter, update, gains, *, dof, exaggeratio
     repulsion : callable
         ``repulsion(Y, out)`` writes R_i and returns Z (a float: the sum over
         all pairs, fit) or Z_i (shape (n_samples, 1), new points).
+        Its ``pooled`` attribute (False if absent) puts the attractive sums
+        on skgen's thread pool, where the repulsion runs (exact sums).
     n_iter : int
     update, gains : ndarrays like Y
         The momentum term and the gains, carried between calls (updated in place).
@@ -206,6 +212,7 @@ def gradient_descent(Y, P, repulsion, n_iter, update, gains, *, dof, exaggeratio
     """
     indptr, indices, data = P
     reference = Y if reference is None else reference
+    pooled = getattr(repulsion, "pooled", False)
     attract = np.empty_like(Y)
     repel = np.empty_like(Y)
     timings = {} if timings is None else timings
@@ -218,7 +225,7 @@ def gradient_descent(Y, P, repulsion, n_iter, update, gains, *, dof, exaggeratio
         reporting = report is not None and it > 0 and it % REPORT_EVERY == 0
         tic = perf_counter()
         sum_p_log_w = attractive_forces(indptr, indices, data, Y, reference, dof,
-                                        exaggeration, attract, reporting)
+                                        exaggeration, attract, reporting, pooled)
         toc = perf_counter()
         timings["attractive"] += toc - tic
         z = repulsion(Y, repel)
@@ -264,7 +271,7 @@ def kl_divergence(P, Y, dof=1.0):
     forces = np.empty_like(Y)
     row_z = np.empty(Y.shape[0])
     sum_p_log_w = attractive_forces(P.indptr, P.indices, P.data, Y, Y, float(dof), 1.0,
-                                    forces, True)
+                                    forces, True, pooled=True)
     exact_repulsive(Y, Y, True, float(dof), forces, row_z)
     p = P.data[P.data > 0]
     return float(np.sum(p * np.log(p)) - sum_p_log_w + np.log(row_z.sum()))
