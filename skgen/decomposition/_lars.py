@@ -335,8 +335,17 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
             gamma = C / AA
             thr = C - gamma * (AA + _TINY32) - margin * (2.0 * C + gamma * AA)
             slope = margin * gamma
+            # Every atom through the screen at the first gamma at once, branch-free
+            # (vectorised), into flags in ``keys`` (free until the next search):
+            # an atom whose ratio beats a later, smaller gamma beats this one too,
+            # so the flags hold every atom the loop below could take.
             for j in range(K):
-                if bias[j] != 0.0:
+                u = c[j] - gamma * corr[j]
+                if not positive:
+                    u = abs(u)
+                keys[j] = (bias[j] == 0.0) & (u + slope * abs(corr[j]) > thr)
+            for j in range(K):
+                if keys[j] == 0:
                     continue
                 u = c[j] - gamma * corr[j]
                 if not positive:
