@@ -33,11 +33,6 @@ _TINY32 = float(np.finfo(np.float32).tiny)
 _EPS = float(np.finfo(np.float64).eps)
 
 
-# Reassociation only (no NaN/inf assumptions, which the callers' guards rely
-# on): lets LLVM vectorise the triangular solves' dot products, which otherwise
-# wait on one add after another.
-_SOLVE_FASTMATH = {"reassoc", "contract"}
-
 
 # Atoms per block of the search for the largest correlation's index.
 _BLOCK = 16
@@ -135,11 +130,11 @@ def _lars_gram(G, cov, alpha_min, tol_eq, lasso, positive, max_steps, max_iter, 
     One function, each part written once (the search for the largest
     correlation at the top of the loop, the forward solve in the direction's
     loop): numba compiles every jitted callee on its own and optimises it
-    again inside its caller, and this kernel's eight helpers cost 2 s of
-    DictionaryLearning's first use (now 1.0 s less). The search stays a
-    callee (:func:`_largest_correlation`): written inline here, the kernel
-    ran 7% slower. No fastmath: the step length's screen and the guards on
-    a singular Gram rely on IEEE rounding.
+    again inside its caller; as eight helpers, these parts cost 2 s of
+    DictionaryLearning's first use, 1 s more than written here. The search
+    stays a callee (:func:`_largest_correlation`): written inline, the kernel
+    ran 7% slower. No fastmath: the step length's screen and the guards on a
+    singular Gram rely on IEEE rounding.
     """
     K = cov.shape[1]
     margin = 8.0 * _EPS

@@ -14,15 +14,19 @@ No scikit-learn imports here; sparse_encode (_sparse_encode.py) validates.
 import numpy as np
 
 from ..utils._numba import jit
-# LARS's block of the index search and its solves' fastmath (reassociation and
-# contraction only: no NaN/inf assumptions, the dependency tests compare as written).
-from ._lars import _BLOCK, _SOLVE_FASTMATH, integer_view
+# LARS's block of the index search and its integer view for the max.
+from ._lars import _BLOCK, integer_view
 
 # Outcomes per signal.
 STOP_OK = 0
 STOP_DEPENDENT = 1  # the next atom is (numerically) in the span of the chosen ones
 
 _TINY = np.finfo(np.float64).tiny
+
+# Reassociation and contraction only (no NaN/inf assumptions: the dependency
+# tests compare as written): lets LLVM vectorise the triangular solves' dot
+# products, which otherwise wait on one add after another.
+_SOLVE_FASTMATH = {"reassoc", "contract"}
 
 
 @jit(fastmath=_SOLVE_FASTMATH)
