@@ -94,8 +94,8 @@ def _scale_section(out):
 
 # Measured notes appended to RESULTS.md: the t-SNE profile (issue 12), the
 # before/after timing of the row-source refactor (issue 20, ab_trees.py) and
-# the head-to-head reruns of issue 23.
-NOTES = ("tsne_profile.md", "row_source_ab.md", "head_to_head_ab.md")
+# the head-to-head reruns of issue 23 and the GPU check (gpu_check.sh).
+NOTES = ("tsne_profile.md", "row_source_ab.md", "head_to_head_ab.md", "gpu_check.md")
 
 
 def main(argv=None):

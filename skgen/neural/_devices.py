@@ -6,18 +6,24 @@ parameters replicated, batches split across devices; one device is the
 """
 
 import numbers
+import warnings
 
 import jax
 import numpy as np
 from sklearn.utils import check_random_state
 
-def resolve_device(device):
+def resolve_device(device, fitted=False):
     """The JAX device for a ``device`` parameter.
 
     Parameters
     ----------
     device : {'auto', 'cpu', 'gpu'}
         'auto' takes the first GPU JAX sees, else the CPU.
+    fitted : bool, default=False
+        True for inference with fitted parameters (NumPy arrays that run
+        anywhere): 'gpu' without a GPU then falls back to the CPU with a
+        warning, so a model trained on a GPU and unpickled on a CPU-only
+        machine still transforms, scores and samples.
 
     Returns
     -------
@@ -26,8 +32,13 @@ def resolve_device(device):
     Raises
     ------
     ValueError
-        For 'gpu' when JAX sees no GPU (the message says how to install the
-        CUDA build).
+        For 'gpu' when JAX sees no GPU and ``fitted`` is False (the message
+        says how to install the CUDA build).
+
+    Warns
+    -----
+    UserWarning
+        For 'gpu' when JAX sees no GPU and ``fitted`` is True.
     """
     if device in ("auto", "gpu"):
         try:
@@ -36,7 +47,11 @@ def resolve_device(device):
             gpus = []
         if gpus:
             return gpus[0]
-        if device == "gpu":
+        if device == "gpu" and fitted:
+            warnings.warn(
+                "this model was set to device='gpu' but JAX sees no GPU here; its "
+                "fitted parameters run on the CPU instead", UserWarning, stacklevel=4)
+        elif device == "gpu":
             raise ValueError(
                 "device='gpu' but JAX sees no GPU (jax.devices('gpu') is empty); "
                 "install the CUDA build with pip install 'scikit-gen[cuda]' (or '.[cuda]' from a checkout), or use "

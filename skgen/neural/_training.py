@@ -495,7 +495,7 @@ class BaseNeural(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
     def _ensure_device(self):
         if not hasattr(self, "_device"):
-            self._device = resolve_device(self.device)
+            self._device = resolve_device(self.device, fitted=True)
 
     @property
     def _n_features_out(self):

@@ -241,7 +241,9 @@ class VAE(BaseNeural):
     random_state : int, RandomState instance or None, default=None
         Seeds the JAX PRNG key (initialisation, batches, noise).
     device : {'auto', 'cpu', 'gpu'}, default='auto'
-        'auto' uses a GPU when JAX sees one.
+        'auto' uses a GPU when JAX sees one; 'gpu' without one raises a
+        ValueError in ``fit``, while a model fitted on a GPU and unpickled
+        where JAX sees none infers on the CPU (with a UserWarning).
     clip_norm : float, default=100.0
         Global gradient-norm clipping before Adam.
     n_devices : 'auto' or int, default='auto'

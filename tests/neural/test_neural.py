@@ -257,6 +257,28 @@ def test_gpu_without_gpu(digits):
         VAE(max_iter=1, device="gpu").fit(digits)
 
 
+@pytest.mark.parametrize("Estimator", [VAE, DenoisingAE])
+def test_gpu_model_infers_where_there_is_no_gpu(Estimator, digits):
+    # A model trained on a GPU and unpickled on a CPU-only machine: its
+    # parameters are NumPy arrays, so inference falls back to the CPU (the GPU
+    # check caught it raising there).
+    try:
+        has_gpu = bool(jax.devices("gpu"))
+    except RuntimeError:
+        has_gpu = False
+    if has_gpu:
+        pytest.skip("a GPU is present")
+    model = _quiet_fit(Estimator(2, hidden_layer_sizes=(8,), max_iter=2, random_state=0,
+                                 device="cpu"), digits)
+    moved = pickle.loads(pickle.dumps(model)).set_params(device="gpu")
+    with pytest.warns(UserWarning, match="JAX sees no GPU here"):
+        score = moved.score(digits)
+    assert score == model.score(digits)
+    np.testing.assert_array_equal(moved.transform(digits), model.transform(digits))
+    with pytest.raises(ValueError, match="device='gpu' but JAX sees no GPU"):
+        moved.partial_fit(digits)
+
+
 def test_partial_fit_other_width(digits):
     vae = VAE(2, hidden_layer_sizes=(8,)).partial_fit(digits)
     with pytest.raises(ValueError, match="features"):
