@@ -30,6 +30,13 @@ __all__ = ["FFTRepulsion"]
 # Private node grids the scatter sums (one per chunk of points, at most this many).
 _SCATTER_CHUNKS = 4
 
+# Nodes per dimension (G) from which scipy.fft runs on several threads. Below it
+# one thread is faster (padded 300-900: 2.1 vs 2.7 ms to 15.0 vs 15.5 ms for a
+# step's transforms, 2 cores), and pocketfft's threads woken between the
+# parfors slowed the whole fit (10000 points: repulsion 3.2 -> 2.75 s, medians
+# of 6 fresh processes); from padded 1200 two threads win (23.6 vs 19.7 ms).
+_THREADED_FFT_NODES = 512
+
 
 @jit(parallel=True)
 def _interpolation_weights(coords, lo, box_width, n_boxes, n_nodes, box, weights):
@@ -143,7 +150,8 @@ class FFTRepulsion:
     min_num_intervals : int, default=50
     ints_in_interval : float, default=1.0
     n_threads : int, default=1
-        Threads of the scatter (private grids per thread) and of scipy.fft.
+        Threads of the scatter (private grids per thread), and of scipy.fft on
+        grids of at least ``_THREADED_FFT_NODES`` nodes per dimension.
     """
 
     def __init__(self, dof, n_interpolation_points=3, min_num_intervals=50,
@@ -171,6 +179,10 @@ class FFTRepulsion:
             n_boxes += 1
         return n_boxes, span / n_boxes * (1.0 + 1e-12)
 
+    def _workers(self, n_grid):
+        """scipy.fft's threads for a grid of ``n_grid`` nodes per dimension."""
+        return self.n_threads if n_grid >= _THREADED_FFT_NODES else 1
+
     def _kernels(self, n_grid, h, dim):
         """Half spectra of w (real) and of g (imaginary parts).
 
@@ -196,7 +208,7 @@ class FFTRepulsion:
         g = (w * r)[..., 1:n_grid] * m[1:n_grid]
         # Offset G is never needed (circulant embedding): drop it.
         w[..., n_grid] = 0.0
-        workers = self.n_threads
+        workers = self._workers(n_grid)
         g_hat = np.zeros(d2.shape, dtype=np.float32)
         if dim == 1:
             g_hat[1:n_grid] = sfft.dst(g, type=1, workers=workers, overwrite_x=True)
@@ -211,7 +223,7 @@ class FFTRepulsion:
 
     def _convolve(self, grid, w_hat, g_hat, n_grid, dim):
         """Potentials of g on the nodes, (d, G[, G]), and q^T W q (float)."""
-        workers = self.n_threads
+        workers = self._workers(n_grid)
         G = n_grid
         if dim == 1:
             spectrum = sfft.rfft(grid, n=2 * G, workers=workers)
