@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import NearestNeighbors
 
 from skgen import LLE
-from skgen.manifold._lle import assemble, null_space
+from skgen.manifold._lle import _component_basis, assemble, null_space
 from skgen.manifold._lle_kernels import (hessian_blocks, local_spectra,
                                          ltsa_blocks, modified_blocks,
                                          standard_blocks)
@@ -302,6 +302,56 @@ def test_disconnected_graph_warns_and_embeds_each_component(seed, n_samples):
     assert abs(emb[:, 0] @ emb[:, 1]) < 1e-6
     assert np.std(emb[:, 1]) > 0
     assert np.isfinite(lle.score(X))
+
+
+def _laplacian_blocks(sizes, extra_null, rng):
+    """Block-diagonal graph Laplacians (PSD, each block's constant vector in
+    its null space), each with ``extra_null`` more null vectors projected in, as
+    LLE's M has when the local fits are exact; and the block labels."""
+    import scipy.sparse as sp
+
+    blocks, labels = [], []
+    for part, size in enumerate(sizes):
+        W = rng.uniform(size=(size, size)) * (rng.uniform(size=(size, size)) < 0.2)
+        W = np.triu(W, 1)
+        W = W + W.T + np.diag(np.ones(size - 1), 1) + np.diag(np.ones(size - 1), -1)
+        L = np.diag(W.sum(axis=1)) - W
+        for _ in range(extra_null):
+            u = rng.standard_normal(size)
+            u -= u.mean()
+            u /= np.linalg.norm(u)
+            P = np.eye(size) - np.outer(u, u)
+            L = P @ L @ P
+        blocks.append(L)
+        labels += [part] * size
+    return sp.csr_matrix(sp.block_diag(blocks)), np.array(labels)
+
+
+@pytest.mark.parametrize("sizes, extra_null", [((60, 45, 50), 0), ((60, 45, 50), 2),
+                                               ((900, 700, 600), 0)])
+def test_null_space_of_a_disconnected_graph_against_the_restricted_problem(sizes,
+                                                                          extra_null):
+    # Reference: the bottom eigenpairs of M restricted to the complement of the
+    # components' indicators (an orthonormal basis of it from SVD). With extra
+    # null vectors (LLE's M on the digits with 5 neighbours) the old LAPACK path
+    # returned an axis half along an indicator.
+    from scipy.linalg import eigh, null_space as complement
+
+    rng = np.random.default_rng(0)
+    M, labels = _laplacian_blocks(sizes, extra_null, rng)
+    n_parts = len(sizes)
+    n_components = n_parts + 1  # the indicators set apart, then two eigenvectors
+    vectors, error, _ = null_space(M, n_components, labels=labels, random_state=0)
+    basis = _component_basis(labels, n_parts)
+    found = vectors[:, n_parts - 1:]
+    assert np.abs(basis.T @ found).max() < 1e-8
+    np.testing.assert_allclose(found.T @ found, np.eye(2), atol=1e-8)
+    Q = complement(basis.T)
+    reference = eigh(Q.T @ M.toarray() @ Q, eigvals_only=True, subset_by_index=(0, 1))
+    rayleigh = np.einsum("ij,ij->j", found, M @ found)
+    scale = np.abs(M).sum(axis=1).max()
+    np.testing.assert_allclose(rayleigh, reference, atol=1e-6 * scale)
+    np.testing.assert_allclose(error, reference.sum(), atol=2e-6 * scale)
 
 
 def test_disconnected_graph_with_one_axis_per_component():
