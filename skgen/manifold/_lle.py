@@ -191,8 +191,9 @@ def null_space(M, n_components, *, eigen_solver="auto", tol=1e-6, max_iter=100,
         Components of a disconnected neighbourhood graph. M is then block
         diagonal and its null space holds every component's constant vector:
         those indicators (orthogonal to the constant) come first, with
-        eigenvalue 0, then the bottom eigenvectors orthogonal to all of them,
-        found by LOBPCG (or LAPACK) with the indicators deflated.
+        eigenvalue 0, then the bottom eigenvectors orthogonal to all of them:
+        the smallest of each component's own, each block solved as a connected
+        graph's M by ``eigen_solver``.
 
     Returns
     -------
@@ -207,8 +208,8 @@ def null_space(M, n_components, *, eigen_solver="auto", tol=1e-6, max_iter=100,
     n = M.shape[0]
     n_parts = 1 if labels is None else int(labels.max()) + 1
     if n_parts > 1:
-        return _split_null_space(M, n_components, labels, n_parts, tol, max_iter,
-                                 random_state)
+        return _split_null_space(M, n_components, labels, n_parts, eigen_solver, tol,
+                                 max_iter, random_state)
     if eigen_solver == "auto":
         eigen_solver = "arpack" if n > 200 and n_components + 1 < 10 else "dense"
     if eigen_solver == "arpack" and n_components + 1 >= n:
@@ -239,37 +240,48 @@ def null_space(M, n_components, *, eigen_solver="auto", tol=1e-6, max_iter=100,
     return vectors[:, order], float(np.sum(values[order])), calls[0]
 
 
-def _split_null_space(M, n_components, labels, n_parts, tol, max_iter, random_state):
-    """:func:`null_space` of a block-diagonal M (a disconnected graph)."""
-    n = M.shape[0]
+def _split_null_space(M, n_components, labels, n_parts, eigen_solver, tol, max_iter,
+                      random_state):
+    """:func:`null_space` of a block-diagonal M (a disconnected graph).
+
+    Each component's block is solved on its own, as a connected graph's M
+    (its constant vector skipped), and the ``n_components - (n_parts - 1)``
+    smallest of all their eigenpairs are kept: vectors zero outside their
+    component are orthogonal to every component's indicator, so this is the
+    bottom of M on the indicators' complement, with each block's own solver
+    (ARPACK on the large ones, as a connected graph of that size).
+    """
     basis = _component_basis(labels, n_parts)
     apart = basis[:, 1:n_components + 1]  # eigenvalue 0: the components set apart
     m = n_components - apart.shape[1]
     if m <= 0:
         return apart, 0.0, 1
-    if n <= 2000:
-        # LAPACK on M with the indicators, its exact null vectors, lifted above
-        # its spectrum (Gershgorin bound): the bottom eigenvectors are then
-        # orthogonal to them. Projecting with P = I - B B^T instead (P M P) left
-        # the indicators' 0 eigenvalues among M's own near-null ones, and LAPACK
-        # returned a mix of the two (the digits, 5 neighbours: the second axis
-        # was half an indicator), after two N^3 products. LOBPCG here was 10x
-        # faster but stopped at eigenvalues of 1e-11 whose embeddings' 10-NN
-        # accuracy moved with the seed (0.84-0.92 on the digits, 0.91 here).
-        A = M.toarray() if sp.issparse(M) else np.array(M, dtype=np.float64)
-        lift = 1.0 + np.abs(A).sum(axis=1).max()
-        A += lift * (basis @ basis.T)
-        values, vectors = eigh((A + A.T) / 2, subset_by_index=(0, m - 1))
-        n_iter = 1
-    else:
-        rng = check_random_state(random_state)
-        op, calls, _ = _shifted_inverse(M)
-        X0 = rng.uniform(-1, 1, (n, m))
-        values, vectors = lobpcg(M, X0, M=op, Y=basis, tol=tol,
-                                 maxiter=max(max_iter, 200), largest=False)
-        n_iter = calls[0]
-    order = np.argsort(values)
-    return np.hstack([apart, vectors[:, order]]), float(np.sum(values)), n_iter
+    rng = check_random_state(random_state)
+    M = sp.csr_matrix(M)
+    n = M.shape[0]
+    values, columns, n_iter = [], [], 0
+    for part in range(n_parts):
+        members = np.flatnonzero(labels == part)
+        k = min(m, members.size - 1)  # a block of s points has s - 1 beyond its constant
+        if k <= 0:
+            continue
+        block = M[members][:, members]
+        vectors, _, calls = null_space(block, k, eigen_solver=eigen_solver, tol=tol,
+                                       max_iter=max_iter, random_state=rng)
+        n_iter += calls
+        # The iterative solvers leave each vector orthogonal to the block's
+        # constant to their tolerance only: exactly, here.
+        vectors = vectors - vectors.mean(axis=0)
+        vectors /= np.linalg.norm(vectors, axis=0)
+        for j in range(vectors.shape[1]):
+            v = vectors[:, j]
+            values.append(float(v @ (block @ v)))  # its eigenvalue (Rayleigh quotient)
+            column = np.zeros(n)
+            column[members] = v
+            columns.append(column)
+    order = np.argsort(values, kind="stable")[:m]
+    chosen = np.column_stack([columns[i] for i in order])
+    return np.hstack([apart, chosen]), float(np.sum(np.asarray(values)[order])), n_iter
 
 
 class LLE(EmbeddingMixin, TransformerMixin, BaseEstimator):

@@ -246,13 +246,17 @@ def test_nan_loss_stops_with_clear_error(digits):
                    for leaf in jax.tree_util.tree_leaves(vae.params_))
 
 
-def test_gpu_without_gpu(digits):
+def _skip_if_gpu():
     try:
         has_gpu = bool(jax.devices("gpu"))
     except RuntimeError:
         has_gpu = False
     if has_gpu:
         pytest.skip("a GPU is present")
+
+
+def test_gpu_without_gpu(digits):
+    _skip_if_gpu()
     with pytest.raises(ValueError, match="device='gpu' but JAX sees no GPU"):
         VAE(max_iter=1, device="gpu").fit(digits)
 
@@ -262,12 +266,7 @@ def test_gpu_model_infers_where_there_is_no_gpu(Estimator, digits):
     # A model trained on a GPU and unpickled on a CPU-only machine: its
     # parameters are NumPy arrays, so inference falls back to the CPU (the GPU
     # check caught it raising there).
-    try:
-        has_gpu = bool(jax.devices("gpu"))
-    except RuntimeError:
-        has_gpu = False
-    if has_gpu:
-        pytest.skip("a GPU is present")
+    _skip_if_gpu()
     model = _quiet_fit(Estimator(2, hidden_layer_sizes=(8,), max_iter=2, random_state=0,
                                  device="cpu"), digits)
     moved = pickle.loads(pickle.dumps(model)).set_params(device="gpu")
