@@ -248,10 +248,11 @@ class BaseMixture(
         override."""
         return self._estimate_weighted_log_prob(X), lambda resp: self._statistics(X, resp)
 
-    def _one_pass(self, X, weights):
-        """The E-step pass over rows X and their statistics in one kernel, as a
-        ``PassResult``, for models that have one for X (the Bernoulli mixture
-        on CSR rows); None: the generic E-step, normalisation and statistics."""
+    def _one_pass(self, X, weights, n_samples):
+        """The E-step pass over rows X (a block of a pass over ``n_samples``
+        rows) and their statistics in one kernel, as a ``PassResult``, for
+        models that have one for X (the Bernoulli mixture on CSR rows); None:
+        the generic E-step, normalisation and statistics."""
         return None
 
     def _pass_block_rows(self, X):
@@ -343,7 +344,7 @@ class BaseMixture(
     def _em_pass(self, rows):
         """One E-step pass over rows: their PassResult (statistics for the M-step)."""
         result = rows.reduce(em_pass, partial(merge_passes, type(self)._merge_statistics),
-                             self, threads=True)
+                             self, rows.n_samples, threads=True)
         if result.total_weight <= 0:
             raise ValueError("sample_weight sums to zero: no row carries any weight.")
         return result

@@ -9,7 +9,9 @@ so the E-step is one matrix product over all components. Rows sparse enough
 (binarized MNIST: 13% ones) are held as CSR, the indices of their ones: the
 E-step then adds, for each one, the K log-odds of its pixel, and the M-step
 adds each row's K responsibilities to the counts of its ones
-(:mod:`skgen.utils._csr`), instead of two dense matrix products.
+(:mod:`skgen.utils._csr`), instead of two dense matrix products; a row sure
+of a few components adds only theirs (the others' sum stays below one unit in
+the last place of the prior's pseudo-counts, see ``_negligible_responsibility``).
 The M-step is the responsibility-weighted mean of the data, smoothed by a Beta
 prior (``alpha`` pseudo-counts for each outcome, as in BernoulliNB) and the weights
 by a Dirichlet prior, so that no parameter reaches 0 or 1.
@@ -302,7 +304,7 @@ class BernoulliMixture(BaseMixture):
         weights = (nk + extra) / (nk.sum() + self.n_components * extra)
         self.weights_ = (weights / weights.sum()).astype(dtype, copy=False)
 
-    def _one_pass(self, X, weights):
+    def _one_pass(self, X, weights, n_samples):
         # CSR rows: the E-step, the responsibilities and the counts row by
         # row in one kernel (no responsibilities of all rows are kept).
         if not sp.issparse(X):
@@ -310,8 +312,21 @@ class BernoulliMixture(BaseMixture):
         log_mu, log_1m_mu = np.log(self.means_), np.log1p(-self.means_)
         base = log_1m_mu.sum(axis=1) + self._estimate_log_weights()
         log_likelihood, total, nk, counts, missing = linear_csr_pass(
-            X, (log_mu - log_1m_mu).T, log_1m_mu.T, base, weights)
+            X, (log_mu - log_1m_mu).T, log_1m_mu.T, base, weights,
+            drop_below=self._negligible_responsibility(n_samples, X.dtype))
         return PassResult(log_likelihood, total, self._counts(nk, counts, missing, X.dtype))
+
+    def _negligible_responsibility(self, n_samples, dtype):
+        """Weighted responsibilities the M-step's counts may leave out: at most
+        eps min(alpha, weight_concentration_prior - 1) / n_samples, so that what
+        n_samples rows leave out of a component's sums is below one unit in the
+        last place of the prior's pseudo-counts, hence of every mean and weight
+        (each is (sum + pseudo-count) / (mass + pseudo-counts)). With alpha = 0
+        or weight_concentration_prior = 1 (maximum likelihood) only exact zeros
+        are left out. On binarized MNIST (K = 20, default priors) 2-3 of a
+        row's 20 responsibilities are above it after the first iteration."""
+        prior = min(self.alpha, self.weight_concentration_prior - 1.0)
+        return float(np.finfo(dtype).eps) * prior / max(n_samples, 1)
 
     @staticmethod
     def _counts(nk, counts, missing, dtype):

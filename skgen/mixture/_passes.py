@@ -16,7 +16,8 @@ import scipy.sparse as sp
 from sklearn.metrics import pairwise_distances_argmin
 
 from ..utils import Moments, block_moments
-from ..utils._csr import csr_label_sums, csr_nearest, gather_row, scatter_row
+from ..utils._csr import (csr_label_sums, csr_nearest, gather_row, scatter_components,
+                          scatter_row)
 from ..utils._rows import add_pairs, observed_sums  # noqa: F401 (passes of EM)
 from ..utils._numba import jit
 
@@ -60,17 +61,20 @@ def _normalize_rows(weighted_log_prob, log_prob_norm, tiny):
 
 
 @jit
-def _linear_csr_pass(indptr, indices, data, W, W_missing, base, weights, tiny, nk, counts,
-                     missing):
+def _linear_csr_pass(indptr, indices, data, W, W_missing, base, weights, tiny, drop_below,
+                     nk, counts, missing, counts_t, missing_t, active):
     """One EM pass over CSR rows of a mixture whose log p(x | k) is linear in x.
 
     Row i: log p(x_i, k) = base[k] + sum_j x_ij W[j, k] - sum_(j missing)
     W_missing[j, k], normalised to responsibilities r_ik (``_normalize_row``),
     then, weighted by w_i, added to nk[k], to counts[j, k] (x_ij r_ik, for the
-    observed entries) and to missing[j, k] (r_ik, where x_ij is NaN). Returns
-    (sum_i w_i log p(x_i) over positive weights, sum_i w_i, whether any NaN).
-    The row's indices are read twice while in cache; nothing of size
-    n_samples is written.
+    observed entries) and to missing[j, k] (r_ik, where x_ij is NaN), leaving
+    out the w_i r_ik <= ``drop_below``. A row with at most K/4 components
+    above it adds theirs only, to the transposed sums ``counts_t`` and
+    ``missing_t`` (``active``: a work array of K indices). Returns (sum_i w_i
+    log p(x_i) over positive weights, sum_i w_i, whether any NaN). The row's
+    indices are read twice while in cache; nothing of size n_samples is
+    written.
     """
     K = W.shape[1]
     row = np.empty(K, dtype=W.dtype)
@@ -87,14 +91,23 @@ def _linear_csr_pass(indptr, indices, data, W, W_missing, base, weights, tiny, n
         total += w
         if w > 0:
             log_likelihood += w * log_norm
+        n_active = 0
         for k in range(K):
-            row[k] *= w
-            nk[k] += row[k]
-        scatter_row(counts, missing, indices, data, lo, hi, row)
+            v = row[k] * w
+            nk[k] += v
+            kept = v > drop_below
+            row[k] = v if kept else 0.0
+            active[n_active] = k
+            n_active += kept
+        if 4 * n_active <= K:
+            scatter_components(counts_t, missing_t, indices, data, lo, hi, row, active,
+                               n_active)
+        else:
+            scatter_row(counts, missing, indices, data, lo, hi, row)
     return log_likelihood, total, any_missing
 
 
-def linear_csr_pass(X, W, W_missing, base, weights):
+def linear_csr_pass(X, W, W_missing, base, weights, drop_below=0.0):
     """:func:`_linear_csr_pass` on CSR rows X, with float64 sums.
 
     Parameters
@@ -107,6 +120,10 @@ def linear_csr_pass(X, W, W_missing, base, weights):
     base : ndarray of shape (n_components,)
         log p(x_i, k) of a row of zeros, in nats.
     weights : ndarray of shape (n_samples,) or None
+    drop_below : float, default=0.0
+        Weighted responsibilities w_i r_ik at or below it are left out of
+        ``counts`` and ``missing`` (not of ``nk``): at most n_samples *
+        drop_below of each sum. 0 leaves out exact zeros only.
 
     Returns
     -------
@@ -124,11 +141,16 @@ def linear_csr_pass(X, W, W_missing, base, weights):
     nk = np.zeros(K)
     counts = np.zeros((n_features, K))
     missing = np.zeros((n_features, K))
+    counts_t = np.zeros((K, n_features))
+    missing_t = np.zeros((K, n_features))
     weights = np.ones(X.shape[0]) if weights is None else np.asarray(weights, np.float64)
     log_likelihood, total, any_missing = _linear_csr_pass(
         X.indptr, X.indices, X.data, np.ascontiguousarray(W),
         np.ascontiguousarray(W_missing, dtype=dtype), np.asarray(base, dtype=dtype), weights,
-        dtype.type(np.finfo(dtype).tiny), nk, counts, missing)
+        dtype.type(np.finfo(dtype).tiny), float(drop_below), nk, counts, missing, counts_t,
+        missing_t, np.empty(K, np.intp))
+    counts += counts_t.T
+    missing += missing_t.T
     return log_likelihood, total, nk, counts, (missing if any_missing else None)
 
 
@@ -321,23 +343,25 @@ def _weighted_log_likelihood(log_prob_norm, weights):
     return float(terms.sum()), float(np.sum(weights))
 
 
-def em_pass(model, X, weights):
-    """E-step on rows X and the statistics of their weighted responsibilities,
-    in blocks of ``model._pass_block_rows(X)`` rows merged in order."""
+def em_pass(model, n_samples, X, weights):
+    """E-step on rows X, a block of a pass over ``n_samples`` rows, and the
+    statistics of their weighted responsibilities, in blocks of
+    ``model._pass_block_rows(X)`` rows merged in order."""
     step = model._pass_block_rows(X)
     if step >= X.shape[0]:
-        return _em_block(model, X, weights)
+        return _em_block(model, n_samples, X, weights)
     result = None
     for start in range(0, X.shape[0], step):
         rows = slice(start, start + step)
-        part = _em_block(model, X[rows], None if weights is None else weights[rows])
+        part = _em_block(model, n_samples, X[rows],
+                         None if weights is None else weights[rows])
         result = part if result is None else merge_passes(model._merge_statistics, result,
                                                           part)
     return result
 
 
-def _em_block(model, X, weights):
-    fused = model._one_pass(X, weights)
+def _em_block(model, n_samples, X, weights):
+    fused = model._one_pass(X, weights, n_samples)
     if fused is not None:
         return fused
     resp, statistics = model._pass_log_prob(X)

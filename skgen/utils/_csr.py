@@ -19,8 +19,8 @@ from ._numba import jit, resolve_n_threads, run_in_blocks
 from ._validation import check_binary
 
 __all__ = ["dense_to_csr", "csr_product", "csr_transposed_product", "csr_label_sums",
-           "csr_nearest", "gather_row", "scatter_row", "DENSE_THRESHOLD_DENSITY",
-           "CSR_MIN_ENTRIES"]
+           "csr_nearest", "gather_row", "scatter_row", "scatter_components",
+           "DENSE_THRESHOLD_DENSITY", "CSR_MIN_ENTRIES"]
 
 # Fraction of stored entries above which binary rows stay dense: the measured
 # crossover of these kernels against the two BLAS products of an EM pass
@@ -42,19 +42,22 @@ _THREAD_ROWS = 4096
 def _count_stored(X, threshold, exact, counts, start, stop):
     """Per row, entries above ``threshold`` or NaN; with ``exact``, ones and
     NaN, and the number of entries neither 0 nor 1 nor NaN is returned."""
+    # Branch-free (vectorised): on 13% ones the branches mispredicted, 7.9
+    # against 3.6 ms for 20,000 MNIST rows.
     bad = 0
     for i in range(start, stop):
         row = X[i]
         c = 0
-        for j in range(row.shape[0]):
-            v = row[j]
-            if exact:
-                if v == 1.0 or v != v:
-                    c += 1
-                elif v != 0.0:
-                    bad += 1
-            elif v > threshold or v != v:
-                c += 1
+        if exact:
+            for j in range(row.shape[0]):
+                v = row[j]
+                stored = (v == 1.0) | (v != v)
+                c += stored
+                bad += (v != 0.0) & ~stored
+        else:
+            for j in range(row.shape[0]):
+                v = row[j]
+                c += (v > threshold) | (v != v)
         counts[i + 1] = c
     return bad
 
@@ -182,6 +185,32 @@ def scatter_row(out, missing, indices, data, lo, hi, r):
 
 
 @jit
+def scatter_components(out_t, missing_t, indices, data, lo, hi, r, active, n_active):
+    """:func:`scatter_row` for the components ``active[:n_active]`` only, into
+    the transposed sums: out_t[k, indices[p]] += data[p] r[k] (missing_t[k,
+    indices[p]] += r[k] where data[p] is NaN); returns whether any was missing.
+    The M-step of a row whose responsibilities sit on a few components: one
+    scalar add per entry and active component, where :func:`scatter_row` adds
+    all K (EM's responsibilities on binarized MNIST: 2-3 of 20 above 1e-22)."""
+    any_missing = False
+    for a in range(n_active):
+        k = active[a]
+        v = r[k]
+        out_k = out_t[k]
+        for p in range(lo, hi):
+            x = data[p]
+            j = indices[p]
+            if x == 1.0:
+                out_k[j] += v
+            elif x != x:
+                any_missing = True
+                missing_t[k, j] += v
+            else:
+                out_k[j] += x * v
+    return any_missing
+
+
+@jit
 def _product(indptr, indices, data, W, W_missing, out):
     for i in range(out.shape[0]):
         gather_row(out[i], indices, data, indptr[i], indptr[i + 1], W, W_missing)
@@ -213,10 +242,22 @@ def csr_product(X, W, W_missing=None, out=None):
 
 
 @jit
-def _transposed_product(indptr, indices, data, R, out, missing):
+def _transposed_product(indptr, indices, data, R, out, missing, out_t, missing_t, active):
+    K = R.shape[1]
     any_missing = False
     for i in range(R.shape[0]):
-        any_missing |= scatter_row(out, missing, indices, data, indptr[i], indptr[i + 1], R[i])
+        r = R[i]
+        n_active = 0
+        for k in range(K):
+            active[n_active] = k
+            n_active += r[k] != 0.0
+        lo, hi = indptr[i], indptr[i + 1]
+        # Hard responsibilities (a start's one-hot rows): one add per entry.
+        if 4 * n_active <= K:
+            any_missing |= scatter_components(out_t, missing_t, indices, data, lo, hi, r,
+                                              active, n_active)
+        else:
+            any_missing |= scatter_row(out, missing, indices, data, lo, hi, r)
     return any_missing
 
 
@@ -239,7 +280,11 @@ def csr_transposed_product(X, R):
     R = np.ascontiguousarray(R)
     out = np.zeros((X.shape[1], R.shape[1]))
     missing = np.zeros_like(out)
-    any_missing = _transposed_product(X.indptr, X.indices, X.data, R, out, missing)
+    out_t, missing_t = np.zeros((2, R.shape[1], X.shape[1]))
+    any_missing = _transposed_product(X.indptr, X.indices, X.data, R, out, missing, out_t,
+                                      missing_t, np.empty(R.shape[1], np.intp))
+    out += out_t.T
+    missing += missing_t.T
     return out, (missing if any_missing else None)
 
 

@@ -247,7 +247,9 @@ class ArrayRows(RowSource):
         if indexed:
             args = args + (0,)
         X, w = self.X, self.weights
-        n_threads = min(resolve_n_threads(None), _thread_blocks(X)) if threads else 1
+        n_threads = _thread_blocks(X) if threads else 1
+        if n_threads >= 2:  # the load is read only when there is a choice
+            n_threads = min(resolve_n_threads(None), n_threads)
         if n_threads < 2:
             return func(*args, X, w)
 

@@ -119,6 +119,33 @@ def test_dense_rows_held_as_csr_equal_the_dense_path(dtype, seed, monkeypatch):
     np.testing.assert_allclose(csr.score_samples(X), dense.score_samples(X), rtol=rtol)
 
 
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_negligible_responsibilities_left_out_change_nothing(seed, dtype, monkeypatch):
+    """The CSR pass leaves responsibilities below eps min(alpha, prior - 1) /
+    n_samples out of the counts (most of them on well-separated rows): the fit
+    equals the one that adds every responsibility, to rounding."""
+    rng = np.random.RandomState(seed)
+    protos = rng.uniform(size=(8, 120)) ** 2
+    X = (rng.uniform(size=(1500, 120)) < protos[rng.randint(8, size=1500)]).astype(dtype)
+    Xs = sp.csr_matrix(X)
+    kw = dict(n_components=8, random_state=seed, max_iter=8, tol=0)
+    cut = BernoulliMixture(**kw).fit(Xs)
+    assert cut._negligible_responsibility(1500, np.dtype(dtype)) > 0
+    # 1.1-1.5 of a row's 8 responsibilities are above 1e-22: most rows take
+    # the one-component path. (A threshold of 1e-9 moves the means by 4e-12
+    # to 3e-8 relative.)
+    assert np.mean(np.sum(cut.predict_proba(Xs) > 1e-22, axis=1)) < 2
+    monkeypatch.setattr(BernoulliMixture, "_negligible_responsibility",
+                        lambda self, n, dtype: 0.0)
+    full = BernoulliMixture(**kw).fit(Xs)
+    # EM's iterations amplify the first one-ulp differences (up to 4e-13).
+    rtol = 1e-5 if dtype == np.float32 else 2e-12
+    np.testing.assert_allclose(cut.means_, full.means_, rtol=rtol)
+    np.testing.assert_allclose(cut.weights_, full.weights_, rtol=rtol)
+    np.testing.assert_allclose(cut.lower_bounds_, full.lower_bounds_, rtol=rtol)
+
+
 def test_sparse_is_not_densified(binary_data, monkeypatch):
     X = sp.csr_matrix(binary_data)
 

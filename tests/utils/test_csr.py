@@ -99,6 +99,80 @@ def test_products_match_numpy(seed, dtype):
 
 
 @pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transposed_product_of_hard_responsibilities_matches_numpy(seed, dtype):
+    """Rows of R with at most K/4 non-zeros go through scatter_components (into
+    the transposed sums), the others through scatter_row; both add up to X.T R."""
+    X = _binary(seed, n=90, d=13, nan=0.1, dtype=dtype)
+    X[1, :3] = [0.25, 2.0, np.nan]
+    S = sp.csr_matrix(np.where(np.isnan(X), np.nan, X))
+    S.eliminate_zeros()
+    rng = np.random.RandomState(seed)
+    K = 8
+    R = rng.uniform(size=(X.shape[0], K)).astype(dtype)
+    R[::3] = np.eye(K, dtype=dtype)[rng.randint(K, size=R[::3].shape[0])]  # one-hot
+    R[1::3, 2:] = 0  # two non-zeros: 4 * 2 <= K
+    R[5] = 0  # no component at all
+    observed, missing = np.nan_to_num(X).astype(np.float64), np.isnan(X).astype(np.float64)
+    product, missing_sum = csr_transposed_product(S, R)
+    np.testing.assert_allclose(product, observed.T @ R.astype(np.float64), rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(missing_sum, missing.T @ R.astype(np.float64), rtol=1e-12,
+                               atol=1e-12)
+
+
+def _pass_reference(X, W, W_missing, base, weights, drop_below):
+    """linear_csr_pass in NumPy: responsibilities of log p(x, k), and their
+    weighted sums with the w_i r_ik <= drop_below left out of the counts."""
+    observed, missing = np.nan_to_num(X), np.isnan(X).astype(np.float64)
+    log_joint = base + observed @ W - missing @ W_missing
+    log_norm = np.logaddexp.reduce(log_joint, axis=1)
+    R = np.exp(log_joint - log_norm[:, None]) * weights[:, None]
+    kept = np.where(R > drop_below, R, 0.0)
+    return (weights @ log_norm, weights.sum(), R.sum(axis=0), observed.T @ kept,
+            missing.T @ kept)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("nan", [0.0, 0.1])
+def test_linear_csr_pass_matches_numpy_and_leaves_out_at_most_drop_below(seed, nan):
+    """The fused pass against NumPy, with and without a drop threshold: the
+    counts equal the reference's with the small w_i r_ik left out, which is at
+    most n_samples * drop_below away from the full sums; nk is never cut."""
+    from skgen.mixture._passes import linear_csr_pass
+
+    X = _binary(seed, n=120, d=15, density=0.3, nan=nan)
+    X[0] = 0
+    S = sp.csr_matrix(np.where(np.isnan(X), np.nan, X))
+    S.eliminate_zeros()
+    rng = np.random.RandomState(seed)
+    K = 12
+    # Peaked: a few components take each row, the rest get ~1e-10 to 1e-30.
+    W = rng.normal(scale=6.0, size=(X.shape[1], K))
+    W_missing = rng.normal(size=(X.shape[1], K))
+    base = rng.normal(size=K)
+    weights = rng.uniform(0.5, 2.0, size=X.shape[0])
+    for drop_below in (0.0, 1e-12):
+        expected = _pass_reference(X, W, W_missing, base, weights, drop_below)
+        ll, total, nk, counts, missing = linear_csr_pass(S, W, W_missing, base, weights,
+                                                         drop_below=drop_below)
+        np.testing.assert_allclose(ll, expected[0], rtol=1e-12)
+        np.testing.assert_allclose(total, expected[1], rtol=1e-12)
+        np.testing.assert_allclose(nk, expected[2], rtol=1e-12)
+        np.testing.assert_allclose(counts, expected[3], rtol=1e-12, atol=1e-300)
+        if nan:
+            np.testing.assert_allclose(missing, expected[4], rtol=1e-12, atol=1e-300)
+        else:
+            assert missing is None
+        full = _pass_reference(X, W, W_missing, base, weights, 0.0)
+        # (plus rounding: the kernel and NumPy add in other orders)
+        assert np.all(np.abs(counts - full[3])
+                      <= X.shape[0] * drop_below + 1e-12 * np.abs(full[3]))
+    # The threshold did leave some out (the test would pass vacuously otherwise).
+    assert not np.allclose(counts, full[3], rtol=0, atol=1e-30)
+
+
+@pytest.mark.parametrize("seed", range(5))
 def test_label_sums_and_nearest_match_numpy(seed):
     X = _binary(seed, n=80)
     S = sp.csr_matrix(X)
