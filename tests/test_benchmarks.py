@@ -111,8 +111,12 @@ def test_gpu_check_runs_end_to_end_on_the_cpu(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
+    import sys
+
+    # The script's "python" is this interpreter, also when its venv is not activated.
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
     env = {**os.environ, "SKGEN_GPU_CHECK_CPU": "1", "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "PATH": path}
     out = tmp_path / "gpu_check.json"
     done = subprocess.run(["bash", str(root / "benchmarks" / "gpu_check.sh"), "--out", str(out)],
                           cwd=root, env=env, capture_output=True, text=True, timeout=600)
