@@ -66,8 +66,8 @@ from ..utils._rows import ArrayRows, row_source
 from ..utils._validation import check_observed_rows, internal_scale
 from ._init import column_fill, initial_statistics
 from ._stepwise import stepwise_step
-from ._passes import (add_pairs, em_pass, fill_for_start, merge_passes, normalize_log_prob,
-                      score_pass)
+from ._passes import (PassContext, add_pairs, em_pass, fill_for_start, merge_passes,
+                      normalize_log_prob, score_pass)
 
 __all__ = ["BaseMixture"]
 
@@ -248,11 +248,11 @@ class BaseMixture(
         override."""
         return self._estimate_weighted_log_prob(X), lambda resp: self._statistics(X, resp)
 
-    def _one_pass(self, X, weights, n_samples):
-        """The E-step pass over rows X (a block of a pass over ``n_samples``
-        rows) and their statistics in one kernel, as a ``PassResult``, for
-        models that have one for X (the Bernoulli mixture on CSR rows); None:
-        the generic E-step, normalisation and statistics."""
+    def _one_pass(self, X, weights, context):
+        """The E-step pass over rows X (a block of the pass of ``context``, a
+        ``PassContext``) and their statistics in one kernel, as a
+        ``PassResult``, for models that have one for X (the Bernoulli mixture
+        on CSR rows); None: the generic E-step, normalisation and statistics."""
         return None
 
     def _pass_block_rows(self, X):
@@ -343,8 +343,9 @@ class BaseMixture(
 
     def _em_pass(self, rows):
         """One E-step pass over rows: their PassResult (statistics for the M-step)."""
+        context = PassContext(rows.n_samples, rows.ones_only)
         result = rows.reduce(em_pass, partial(merge_passes, type(self)._merge_statistics),
-                             self, rows.n_samples, threads=True)
+                             self, context, threads=True)
         if result.total_weight <= 0:
             raise ValueError("sample_weight sums to zero: no row carries any weight.")
         return result

@@ -304,7 +304,7 @@ class BernoulliMixture(BaseMixture):
         weights = (nk + extra) / (nk.sum() + self.n_components * extra)
         self.weights_ = (weights / weights.sum()).astype(dtype, copy=False)
 
-    def _one_pass(self, X, weights, n_samples):
+    def _one_pass(self, X, weights, context):
         # CSR rows: the E-step, the responsibilities and the counts row by
         # row in one kernel (no responsibilities of all rows are kept).
         if not sp.issparse(X):
@@ -313,7 +313,8 @@ class BernoulliMixture(BaseMixture):
         base = log_1m_mu.sum(axis=1) + self._estimate_log_weights()
         log_likelihood, total, nk, counts, missing = linear_csr_pass(
             X, (log_mu - log_1m_mu).T, log_1m_mu.T, base, weights,
-            drop_below=self._negligible_responsibility(n_samples, X.dtype))
+            drop_below=self._negligible_responsibility(context.n_samples, X.dtype),
+            ones_only=context.ones_only)
         return PassResult(log_likelihood, total, self._counts(nk, counts, missing, X.dtype))
 
     def _negligible_responsibility(self, n_samples, dtype):

@@ -497,7 +497,7 @@ class GaussianMixtureEM(BaseMixture):
             return X.shape[0]
         return max(64, _BLOCK_BYTES // (8 * X.shape[1] * self.n_components))
 
-    def _one_pass(self, X, weights, n_samples):
+    def _one_pass(self, X, weights, context):
         """Diagonal and spherical covariances on complete rows: the E-step and
         the moments in one kernel, row by row (:func:`._passes.diagonal_pass`):
         one read of X per EM pass, where the blocked products read it four

@@ -139,11 +139,18 @@ def dense_to_csr(X, threshold=0.0, exact=False, max_density=None, min_entries=No
 
 
 @jit
-def gather_row(row, indices, data, lo, hi, W, W_missing):
+def gather_row(row, indices, data, lo, hi, W, W_missing, ones_only):
     """row += sum_p data[p] W[indices[p]] over entries ``lo:hi`` of one CSR
     row, or -= W_missing[indices[p]] where data[p] is NaN (a missing entry);
-    returns whether any was missing. The E-step of one row."""
+    returns whether any was missing. The E-step of one row. ``ones_only``:
+    every stored value is 1 (``data`` is not read)."""
     K = W.shape[1]
+    if ones_only:
+        for p in range(lo, hi):
+            j = indices[p]
+            for k in range(K):
+                row[k] += W[j, k]
+        return False
     any_missing = False
     for p in range(lo, hi):
         v = data[p]
@@ -162,11 +169,17 @@ def gather_row(row, indices, data, lo, hi, W, W_missing):
 
 
 @jit
-def scatter_row(out, missing, indices, data, lo, hi, r):
+def scatter_row(out, missing, indices, data, lo, hi, r, ones_only):
     """out[indices[p]] += data[p] r over entries ``lo:hi`` of one CSR row, or
     missing[indices[p]] += r where data[p] is NaN; returns whether any was
-    missing. The M-step of one row."""
+    missing. The M-step of one row. ``ones_only``: every stored value is 1."""
     K = r.shape[0]
+    if ones_only:
+        for p in range(lo, hi):
+            j = indices[p]
+            for k in range(K):
+                out[j, k] += r[k]
+        return False
     any_missing = False
     for p in range(lo, hi):
         v = data[p]
@@ -185,7 +198,8 @@ def scatter_row(out, missing, indices, data, lo, hi, r):
 
 
 @jit
-def scatter_components(out_t, missing_t, indices, data, lo, hi, r, active, n_active):
+def scatter_components(out_t, missing_t, indices, data, lo, hi, r, active, n_active,
+                       ones_only):
     """:func:`scatter_row` for the components ``active[:n_active]`` only, into
     the transposed sums: out_t[k, indices[p]] += data[p] r[k] (missing_t[k,
     indices[p]] += r[k] where data[p] is NaN); returns whether any was missing.
@@ -197,6 +211,10 @@ def scatter_components(out_t, missing_t, indices, data, lo, hi, r, active, n_act
         k = active[a]
         v = r[k]
         out_k = out_t[k]
+        if ones_only:
+            for p in range(lo, hi):
+                out_k[indices[p]] += v
+            continue
         for p in range(lo, hi):
             x = data[p]
             j = indices[p]
@@ -213,7 +231,7 @@ def scatter_components(out_t, missing_t, indices, data, lo, hi, r, active, n_act
 @jit
 def _product(indptr, indices, data, W, W_missing, out):
     for i in range(out.shape[0]):
-        gather_row(out[i], indices, data, indptr[i], indptr[i + 1], W, W_missing)
+        gather_row(out[i], indices, data, indptr[i], indptr[i + 1], W, W_missing, False)
 
 
 def csr_product(X, W, W_missing=None, out=None):
@@ -255,9 +273,9 @@ def _transposed_product(indptr, indices, data, R, out, missing, out_t, missing_t
         # Hard responsibilities (a start's one-hot rows): one add per entry.
         if 4 * n_active <= K:
             any_missing |= scatter_components(out_t, missing_t, indices, data, lo, hi, r,
-                                              active, n_active)
+                                              active, n_active, False)
         else:
-            any_missing |= scatter_row(out, missing, indices, data, lo, hi, r)
+            any_missing |= scatter_row(out, missing, indices, data, lo, hi, r, False)
     return any_missing
 
 

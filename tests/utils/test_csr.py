@@ -172,6 +172,41 @@ def test_linear_csr_pass_matches_numpy_and_leaves_out_at_most_drop_below(seed, n
     assert not np.allclose(counts, full[3], rtol=0, atol=1e-30)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_linear_csr_pass_of_ones_only_rows_reads_only_their_indices(seed):
+    """ones_only: the pass gives what it gives reading the values (bit for
+    bit), and does not read them (values of NaN change nothing)."""
+    from skgen.mixture._passes import linear_csr_pass
+
+    S = sp.csr_matrix(_binary(seed, n=150, d=14, density=0.3))
+    rng = np.random.RandomState(seed)
+    W = rng.normal(scale=4.0, size=(14, 6))
+    W_missing = rng.normal(size=(14, 6))
+    base = rng.normal(size=6)
+    weights = rng.uniform(0.5, 2.0, size=150)
+    read = linear_csr_pass(S, W, W_missing, base, weights, drop_below=1e-15)
+    unread = S.copy()
+    unread.data[:] = np.nan
+    for X in (S, unread):
+        skipped = linear_csr_pass(X, W, W_missing, base, weights, drop_below=1e-15,
+                                  ones_only=True)
+        for a, b in zip(read, skipped):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_row_source_knows_ones_only_csr_rows():
+    from skgen.utils._rows import ArrayRows
+
+    X = _binary(0)
+    assert ArrayRows(sp.csr_matrix(X)).ones_only
+    assert not ArrayRows(X).ones_only  # dense
+    X[2, 3] = np.nan
+    assert not ArrayRows(sp.csr_matrix(X)).ones_only  # a stored NaN
+    X[2, 3] = 0.5
+    assert not ArrayRows(sp.csr_matrix(X)).ones_only
+    assert not ArrayRows(sp.csc_matrix(_binary(0))).ones_only
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_label_sums_and_nearest_match_numpy(seed):
     X = _binary(seed, n=80)
