@@ -19,8 +19,8 @@ from ._numba import jit, resolve_n_threads, run_in_blocks
 from ._validation import check_binary
 
 __all__ = ["dense_to_csr", "csr_product", "csr_transposed_product", "csr_label_sums",
-           "csr_nearest", "gather_row", "scatter_row", "scatter_components",
-           "DENSE_THRESHOLD_DENSITY", "CSR_MIN_ENTRIES"]
+           "csr_nearest", "gather_row", "scatter_row", "DENSE_THRESHOLD_DENSITY",
+           "CSR_MIN_ENTRIES"]
 
 # Fraction of stored entries above which binary rows stay dense: the measured
 # crossover of these kernels against the two BLAS products of an EM pass
@@ -139,18 +139,11 @@ def dense_to_csr(X, threshold=0.0, exact=False, max_density=None, min_entries=No
 
 
 @jit
-def gather_row(row, indices, data, lo, hi, W, W_missing, ones_only):
+def gather_row(row, indices, data, lo, hi, W, W_missing):
     """row += sum_p data[p] W[indices[p]] over entries ``lo:hi`` of one CSR
     row, or -= W_missing[indices[p]] where data[p] is NaN (a missing entry);
-    returns whether any was missing. The E-step of one row. ``ones_only``:
-    every stored value is 1 (``data`` is not read)."""
+    returns whether any was missing. The E-step of one row."""
     K = W.shape[1]
-    if ones_only:
-        for p in range(lo, hi):
-            j = indices[p]
-            for k in range(K):
-                row[k] += W[j, k]
-        return False
     any_missing = False
     for p in range(lo, hi):
         v = data[p]
@@ -169,17 +162,11 @@ def gather_row(row, indices, data, lo, hi, W, W_missing, ones_only):
 
 
 @jit
-def scatter_row(out, missing, indices, data, lo, hi, r, ones_only):
+def scatter_row(out, missing, indices, data, lo, hi, r):
     """out[indices[p]] += data[p] r over entries ``lo:hi`` of one CSR row, or
     missing[indices[p]] += r where data[p] is NaN; returns whether any was
-    missing. The M-step of one row. ``ones_only``: every stored value is 1."""
+    missing. The M-step of one row."""
     K = r.shape[0]
-    if ones_only:
-        for p in range(lo, hi):
-            j = indices[p]
-            for k in range(K):
-                out[j, k] += r[k]
-        return False
     any_missing = False
     for p in range(lo, hi):
         v = data[p]
@@ -198,40 +185,9 @@ def scatter_row(out, missing, indices, data, lo, hi, r, ones_only):
 
 
 @jit
-def scatter_components(out_t, missing_t, indices, data, lo, hi, r, active, n_active,
-                       ones_only):
-    """:func:`scatter_row` for the components ``active[:n_active]`` only, into
-    the transposed sums: out_t[k, indices[p]] += data[p] r[k] (missing_t[k,
-    indices[p]] += r[k] where data[p] is NaN); returns whether any was missing.
-    The M-step of a row whose responsibilities sit on a few components: one
-    scalar add per entry and active component, where :func:`scatter_row` adds
-    all K (EM's responsibilities on binarized MNIST: 2-3 of 20 above 1e-22)."""
-    any_missing = False
-    for a in range(n_active):
-        k = active[a]
-        v = r[k]
-        out_k = out_t[k]
-        if ones_only:
-            for p in range(lo, hi):
-                out_k[indices[p]] += v
-            continue
-        for p in range(lo, hi):
-            x = data[p]
-            j = indices[p]
-            if x == 1.0:
-                out_k[j] += v
-            elif x != x:
-                any_missing = True
-                missing_t[k, j] += v
-            else:
-                out_k[j] += x * v
-    return any_missing
-
-
-@jit
 def _product(indptr, indices, data, W, W_missing, out):
     for i in range(out.shape[0]):
-        gather_row(out[i], indices, data, indptr[i], indptr[i + 1], W, W_missing, False)
+        gather_row(out[i], indices, data, indptr[i], indptr[i + 1], W, W_missing)
 
 
 def csr_product(X, W, W_missing=None, out=None):
@@ -260,22 +216,10 @@ def csr_product(X, W, W_missing=None, out=None):
 
 
 @jit
-def _transposed_product(indptr, indices, data, R, out, missing, out_t, missing_t, active):
-    K = R.shape[1]
+def _transposed_product(indptr, indices, data, R, out, missing):
     any_missing = False
     for i in range(R.shape[0]):
-        r = R[i]
-        n_active = 0
-        for k in range(K):
-            active[n_active] = k
-            n_active += r[k] != 0.0
-        lo, hi = indptr[i], indptr[i + 1]
-        # Hard responsibilities (a start's one-hot rows): one add per entry.
-        if 4 * n_active <= K:
-            any_missing |= scatter_components(out_t, missing_t, indices, data, lo, hi, r,
-                                              active, n_active, False)
-        else:
-            any_missing |= scatter_row(out, missing, indices, data, lo, hi, r, False)
+        any_missing |= scatter_row(out, missing, indices, data, indptr[i], indptr[i + 1], R[i])
     return any_missing
 
 
@@ -298,11 +242,7 @@ def csr_transposed_product(X, R):
     R = np.ascontiguousarray(R)
     out = np.zeros((X.shape[1], R.shape[1]))
     missing = np.zeros_like(out)
-    out_t, missing_t = np.zeros((2, R.shape[1], X.shape[1]))
-    any_missing = _transposed_product(X.indptr, X.indices, X.data, R, out, missing, out_t,
-                                      missing_t, np.empty(R.shape[1], np.intp))
-    out += out_t.T
-    missing += missing_t.T
+    any_missing = _transposed_product(X.indptr, X.indices, X.data, R, out, missing)
     return out, (missing if any_missing else None)
 
 

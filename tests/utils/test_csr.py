@@ -101,8 +101,8 @@ def test_products_match_numpy(seed, dtype):
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_transposed_product_of_hard_responsibilities_matches_numpy(seed, dtype):
-    """Rows of R with at most K/4 non-zeros go through scatter_components (into
-    the transposed sums), the others through scatter_row; both add up to X.T R."""
+    """X.T R with hard (one-hot), two-component and empty rows of R among dense
+    ones, as the starts of EM give it."""
     X = _binary(seed, n=90, d=13, nan=0.1, dtype=dtype)
     X[1, :3] = [0.25, 2.0, np.nan]
     S = sp.csr_matrix(np.where(np.isnan(X), np.nan, X))
