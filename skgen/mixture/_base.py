@@ -67,7 +67,7 @@ from ..utils._validation import check_observed_rows, internal_scale
 from ._init import column_fill, initial_statistics
 from ._stepwise import stepwise_step
 from ._passes import (PassContext, add_pairs, em_pass, fill_for_start, merge_passes,
-                      normalize_log_prob, score_pass)
+                      normalize_log_prob, one_hot, score_pass)
 
 __all__ = ["BaseMixture"]
 
@@ -186,6 +186,11 @@ class BaseMixture(
     @abstractmethod
     def _statistics(self, X, resp):
         """Sufficient statistics of rows X under (weighted) responsibilities resp."""
+
+    def _label_statistics(self, X, labels, weights):
+        """``_statistics`` of hard responsibilities: row i wholly (weight w_i)
+        in component ``labels[i]`` (the 'kmeans' start's assignment)."""
+        return self._statistics(X, one_hot(labels, self.n_components, X.dtype, weights))
 
     @staticmethod
     @abstractmethod

@@ -455,8 +455,7 @@ def _nearest(X, centers):
 def nearest_statistics(model, centers, X, weights):
     """Statistics of hard responsibilities: each row to its nearest centre."""
     X = model._start_rows(X)
-    labels = _nearest(X, centers)
-    return model._statistics(X, one_hot(labels, centers.shape[0], X.dtype, weights))
+    return model._label_statistics(X, _nearest(X, centers), weights)
 
 
 def lloyd_pass(model, centers, X, weights):

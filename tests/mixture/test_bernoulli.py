@@ -146,6 +146,24 @@ def test_negligible_responsibilities_left_out_change_nothing(seed, dtype, monkey
     np.testing.assert_allclose(cut.lower_bounds_, full.lower_bounds_, rtol=rtol)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_label_statistics_are_those_of_one_hot_responsibilities(binary_data, weighted):
+    """The 'kmeans' start's assignment on CSR rows sums each row into its
+    label's counts: the statistics of the one-hot responsibilities, bit for bit."""
+    from skgen.mixture._passes import one_hot
+
+    X = sp.csr_matrix(binary_data)
+    rng = np.random.RandomState(0)
+    labels = rng.randint(3, size=X.shape[0])
+    weights = rng.uniform(0.5, 2.0, size=X.shape[0]) if weighted else None
+    bm = BernoulliMixture(3)
+    fast = bm._label_statistics(X, labels, weights)
+    slow = bm._statistics(X, one_hot(labels, 3, X.dtype, weights))
+    for a, b in zip(fast[:2], slow[:2]):
+        np.testing.assert_array_equal(a, b)
+    assert fast[2] is None and slow[2] is None
+
+
 def test_sparse_is_not_densified(binary_data, monkeypatch):
     X = sp.csr_matrix(binary_data)
 
