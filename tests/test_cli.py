@@ -266,3 +266,13 @@ def test_short_calls_are_timed_as_the_median_of_repeats(monkeypatch):
     once = Timed(0.002)
     _runner._fit_and_score(once, None, None, repeat=False)
     assert once.fits == 1
+    # Timing the transform: the fit before it runs once, the transform repeats.
+    coder = Timed(0.002)
+    coder.transforms = 0
+
+    def transform(X):
+        coder.transforms += 1
+
+    coder.transform = transform
+    _runner._fit_and_score(coder, None, None, timed="transform")
+    assert coder.fits == 1 and coder.transforms >= 3

@@ -146,22 +146,48 @@ def test_negligible_responsibilities_left_out_change_nothing(seed, dtype, monkey
     np.testing.assert_allclose(cut.lower_bounds_, full.lower_bounds_, rtol=rtol)
 
 
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_label_statistics_are_those_of_one_hot_responsibilities(binary_data, weighted):
+def test_label_statistics_are_those_of_one_hot_responsibilities(binary_data, weighted,
+                                                                dtype, seed):
     """The 'kmeans' start's assignment on CSR rows sums each row into its
-    label's counts: the statistics of the one-hot responsibilities, bit for bit."""
+    label's counts: the statistics of the one-hot responsibilities, bit for bit
+    (float32 weighted: the one-hot rows round the weights to float32 first)."""
     from skgen.mixture._passes import one_hot
 
-    X = sp.csr_matrix(binary_data)
-    rng = np.random.RandomState(0)
+    X = sp.csr_matrix(binary_data.astype(dtype))
+    rng = np.random.RandomState(seed)
     labels = rng.randint(3, size=X.shape[0])
+    labels[:5] = 0  # component 2 may be empty below: a label no row has
+    labels[labels == 2] = 1 if seed == 2 else 2
     weights = rng.uniform(0.5, 2.0, size=X.shape[0]) if weighted else None
     bm = BernoulliMixture(3)
     fast = bm._label_statistics(X, labels, weights)
     slow = bm._statistics(X, one_hot(labels, 3, X.dtype, weights))
+    rtol = 1e-6 if weighted and dtype == np.float32 else 0
     for a, b in zip(fast[:2], slow[:2]):
-        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=0)
     assert fast[2] is None and slow[2] is None
+
+
+def test_label_statistics_with_missing_entries_keep_their_missing_mass(binary_data):
+    """A stored NaN (missing) takes the one-hot product, which keeps the mass of
+    the rows that observed each pixel."""
+    from skgen.mixture._passes import one_hot
+
+    X = binary_data.copy()
+    X[3, 4] = X[10, 0] = np.nan
+    S = sp.csr_matrix(X)
+    labels = np.random.RandomState(0).randint(3, size=X.shape[0])
+    bm = BernoulliMixture(3)
+    fast = bm._label_statistics(S, labels, None)
+    slow = bm._statistics(S, one_hot(labels, 3, S.dtype, None))
+    assert fast[2] is not None
+    for a, b in zip(fast, slow):
+        np.testing.assert_array_equal(a, b)
+    assert np.isfinite(fast[1]).all()
 
 
 def test_sparse_is_not_densified(binary_data, monkeypatch):
