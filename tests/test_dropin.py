@@ -5,6 +5,7 @@ same name and default; the deliberate differences are listed below with the
 reason, and each is documented in the estimator's docstring.
 """
 
+import importlib
 import inspect
 
 import numpy as np
@@ -70,6 +71,40 @@ def test_every_sklearn_method_and_its_arguments(sk_cls, ours):
         missing = [n for n in theirs if n not in mine
                    and not (method == "transform" and n == "y")]
         assert not missing, f"{ours.__name__}.{method} lacks {missing}"
+
+
+@pytest.mark.parametrize("sk_cls,ours", [
+    pair for pair in PAIRS
+    if pair != (skd.MiniBatchDictionaryLearning, skgen.DictionaryLearning)],
+    ids=lambda c: c.__name__)
+def test_sklearns_names_import_from_the_same_modules(sk_cls, ours):
+    # "from sklearn.manifold import LocallyLinearEmbedding" with skgen for sklearn.
+    module = importlib.import_module(sk_cls.__module__.replace("sklearn", "skgen", 1)
+                                     .rsplit(".", 1)[0])
+    assert getattr(module, sk_cls.__name__) is ours
+    assert sk_cls.__name__ in module.__all__
+
+
+def test_a_script_with_sklearn_replaced_by_skgen_in_its_imports_runs():
+    script = """
+from sklearn.datasets import load_digits
+from sklearn.mixture import GaussianMixture
+from sklearn.manifold import LocallyLinearEmbedding, TSNE, locally_linear_embedding
+from sklearn.decomposition import PCA, SparseCoder, sparse_encode
+X = load_digits().data[:200]
+Z = PCA(n_components=5).fit_transform(X)
+labels = GaussianMixture(n_components=3, random_state=0).fit(Z).predict(Z)
+E = LocallyLinearEmbedding(n_neighbors=20, n_components=2).fit_transform(Z)
+Y = TSNE(perplexity=10, max_iter=250, random_state=0).fit_transform(Z)
+result = (labels, E, Y)
+"""
+    namespace = {}
+    exec(script.replace("from sklearn.mixture", "from skgen.mixture")
+         .replace("from sklearn.manifold", "from skgen.manifold")
+         .replace("from sklearn.decomposition", "from skgen.decomposition"), namespace)
+    labels, E, Y = namespace["result"]
+    assert labels.shape == (200,) and E.shape == (200, 2) and Y.shape == (200, 2)
+    assert type(namespace["GaussianMixture"]()).__module__.startswith("skgen.")
 
 
 def test_functions_have_sklearns_signatures():
