@@ -514,3 +514,29 @@ def test_unfitted_and_wrong_shapes():
     t = TSNE(perplexity=5, max_iter=50).fit(X)
     with pytest.raises(ValueError, match="3 features"):
         t.transform(X[:, :2])
+
+
+def test_the_descent_runs_on_one_blas_thread_in_fit_and_transform(digits, monkeypatch):
+    # OpenBLAS's threads spin after a threaded call (the reports' gradient norm)
+    # and take the cores of the parfors that follow; nothing in a step gains from
+    # BLAS threads.
+    import threadpoolctl
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpoolctl.threadpool_info()
+                if info["user_api"] == "blas"]
+
+    seen = []
+    real = tsne_module.attractive_forces
+
+    def recording(*args, **kwargs):
+        seen.extend(blas_threads())
+        return real(*args, **kwargs)
+
+    before = blas_threads()
+    monkeypatch.setattr(tsne_module, "attractive_forces", recording)
+    X = digits[0][:300]
+    model = TSNE(perplexity=10, max_iter=250, random_state=0).fit(X)
+    model.transform(X[:20] + 0.5)
+    assert seen and set(seen) == {1}
+    assert blas_threads() == before
