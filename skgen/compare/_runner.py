@@ -74,8 +74,9 @@ class Comparison:
     timed : {'fit', 'transform'}
         What the seconds columns measure: ``fit`` on the training split, or
         ``transform`` of the test split (for estimators whose work is coding);
-        a call under 0.5 s is repeated (until about 0.5 s of calls, at most 15)
-        and the median reported, for ours and the baselines alike.
+        a call under 0.5 s is run again at least 3 times (until about 0.5 s of
+        repeats, at most 15) and the repeats' median reported, the first call
+        left out, for ours and the baselines alike.
     warm_up : callable or None
         ``warm_up(X_train)`` run before timing, for estimators whose kernels a
         fit on a few rows does not reach (TSNE picks its gradient by size);

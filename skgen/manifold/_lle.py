@@ -282,7 +282,7 @@ class LLE(EmbeddingMixin, TransformerMixin, BaseEstimator):
         # One BLAS thread: a second made the eigen solve no faster (100000 points:
         # 3.27 vs 3.31 s) and slower on the digits (0.059 vs 0.049 s a fit), and
         # OpenBLAS's idle threads spin after it, which made the next fit's
-        # OpenMP neighbour search 2x slower (10x in 1 of 5 fits) on 2 cores.
+        # OpenMP neighbour search 2x slower in median (up to 10x) on 2 cores.
         with single_threaded_blas():
             self.embedding_, self.reconstruction_error_, self.n_iter_ = null_space(
                 M, self.n_components, eigen_solver=self.eigen_solver, tol=self.tol,

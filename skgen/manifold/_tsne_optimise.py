@@ -220,9 +220,10 @@ def gradient_descent(Y, P, repulsion, n_iter, update, gains, *, dof, exaggeratio
     for key in ("attractive", "repulsive", "update"):
         timings.setdefault(key, 0.0)
     it = start
-    # One BLAS thread: nothing here gains from more, and OpenBLAS's threads,
-    # spinning after a threaded call (the reports' gradient norm), took the
-    # cores of the parfors that follow (10,000 points: fit 4.8-5.2 -> 4.3-4.4 s).
+    # One BLAS thread: nothing in a step gains from more (its one BLAS call is
+    # the reports' gradient norm), and OpenBLAS's threads spin after a threaded
+    # call, taking the cores of the parfors that follow (10,000 points, four
+    # fresh-process pairs: fit median ~4.97 -> ~4.5 s).
     with single_threaded_blas():
         for _ in range(n_iter):
             # The KL comes with the forces at Y, before the step: report (and call

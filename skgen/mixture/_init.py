@@ -166,11 +166,6 @@ def _sampled_initial_statistics(model, rows, random_state):
     the sample in memory."""
     K = model.n_components
     statistics = type(model)._merge_statistics
-    # The sample's k-means++ and Lloyd steps run on one BLAS thread: a second
-    # gains nothing on a few thousand rows, and OpenBLAS's idle threads spin
-    # for a while after a threaded call, taking the cores the passes that
-    # follow run on (BernoulliMixture on 20,000 MNIST rows, 2 cores: the first
-    # three passes 22-25 ms instead of 12.5-14, the fit 270 -> 225 ms).
     if model.init_params == "random":
         seeds = random_state.randint(np.iinfo(np.int32).max, size=rows.n_blocks)
         return rows.reduce(random_statistics, statistics, model, seeds, threads=True,
@@ -187,6 +182,11 @@ def _sampled_initial_statistics(model, rows, random_state):
     if model.init_params == "kmeans":
         # k-means++ and a few Lloyd steps on the sample, then one pass over
         # all rows assigns them (the sample's convergence is not needed).
+        # One BLAS thread: a second gains nothing on a few thousand rows, and
+        # OpenBLAS's idle threads spin for a while after a threaded call,
+        # taking the cores the passes that follow run on (BernoulliMixture on
+        # 20,000 MNIST rows, 2 cores: the first three passes 22-25 ms instead
+        # of 12.5-14, the fit 270 -> 225 ms).
         with single_threaded_blas():
             centers = dense(sample[_kmeans_plusplus(sample, K, w, random_state)])
             centers = np.asarray(centers, dtype=np.float64)
@@ -195,7 +195,7 @@ def _sampled_initial_statistics(model, rows, random_state):
                 centers = _lloyd_step(model, on_sample, centers)
         return rows.reduce(nearest_statistics, statistics, model, centers, threads=True)
     if model.init_params == "k-means++":
-        with single_threaded_blas():
+        with single_threaded_blas():  # as for 'kmeans' above
             chosen = _kmeans_plusplus(sample, K, w, random_state)
     else:  # random_from_data
         p = None if w is None else w / w.sum()

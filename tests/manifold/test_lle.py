@@ -431,7 +431,10 @@ def test_locally_linear_embedding_function_equals_sklearns():
         assert abs(np.corrcoef(Y[:, i], Y_sk[:, i])[0, 1]) > 1 - 1e-8
 
 
-def test_eigen_solve_runs_on_one_blas_thread_and_restores_the_limit(roll, monkeypatch):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_eigen_solve_runs_on_one_blas_thread_and_restores_the_limit(roll, monkeypatch,
+                                                                   dtype, seed):
     # OpenBLAS's idle threads spin after a threaded call; on 2 cores they slowed
     # the next fit's OpenMP neighbour search 2-10x, and the solve gained nothing.
     import threadpoolctl
@@ -448,12 +451,12 @@ def test_eigen_solve_runs_on_one_blas_thread_and_restores_the_limit(roll, monkey
     before = [info["num_threads"] for info in threadpoolctl.threadpool_info()
               if info["user_api"] == "blas"]
     monkeypatch.setattr(lle_module, "null_space", recording)
-    X, _ = roll
-    embedding = LLE(n_neighbors=10, random_state=0).fit(X[:300]).embedding_
+    X = roll[0][np.random.RandomState(seed).permutation(2000)[:300]].astype(dtype)
+    embedding = LLE(n_neighbors=10, random_state=seed).fit(X).embedding_
     assert seen and all(n == 1 for n in seen)
     after = [info["num_threads"] for info in threadpoolctl.threadpool_info()
              if info["user_api"] == "blas"]
     assert after == before
     monkeypatch.undo()
     np.testing.assert_array_equal(
-        embedding, LLE(n_neighbors=10, random_state=0).fit(X[:300]).embedding_)
+        embedding, LLE(n_neighbors=10, random_state=seed).fit(X).embedding_)

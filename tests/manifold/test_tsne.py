@@ -516,7 +516,9 @@ def test_unfitted_and_wrong_shapes():
         t.transform(X[:, :2])
 
 
-def test_the_descent_runs_on_one_blas_thread_in_fit_and_transform(digits, monkeypatch):
+@pytest.mark.parametrize("dtype,seed", [(np.float32, 0), (np.float64, 1)])
+def test_the_descent_runs_on_one_blas_thread_in_fit_and_transform(digits, monkeypatch,
+                                                                  dtype, seed):
     # OpenBLAS's threads spin after a threaded call (the reports' gradient norm)
     # and take the cores of the parfors that follow; nothing in a step gains from
     # BLAS threads.
@@ -535,8 +537,8 @@ def test_the_descent_runs_on_one_blas_thread_in_fit_and_transform(digits, monkey
 
     before = blas_threads()
     monkeypatch.setattr(tsne_module, "attractive_forces", recording)
-    X = digits[0][:300]
-    model = TSNE(perplexity=10, max_iter=250, random_state=0).fit(X)
+    X = digits[0][np.random.RandomState(seed).permutation(1797)[:300]].astype(dtype)
+    model = TSNE(perplexity=10, max_iter=250, random_state=seed).fit(X)
     model.transform(X[:20] + 0.5)
     assert seen and set(seen) == {1}
     assert blas_threads() == before

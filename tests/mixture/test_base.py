@@ -301,3 +301,39 @@ def test_kmeans_start_on_many_rows_reaches_the_full_kmeans_optimum(cls, monkeypa
     monkeypatch.setattr(base, "INIT_SAMPLE_ROWS", 10**9)
     full = cls(3, random_state=0, max_iter=300).fit(X)
     assert sampled.lower_bound_ == pytest.approx(full.lower_bound_, abs=1e-3)
+
+
+@pytest.mark.parametrize("cls", MIXTURES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed,missing", [(0, False), (1, False), (2, True)])
+def test_the_sampled_start_runs_on_one_blas_thread(cls, dtype, seed, missing, monkeypatch):
+    # 'kmeans' on more rows than the sample: OpenBLAS's threads spin after
+    # scikit-learn's threaded k-means++ and took the cores of the first EM
+    # passes; on the sample a second thread gains nothing. The limit is restored
+    # for the passes and after the fit.
+    import threadpoolctl
+
+    import skgen.mixture._init as base
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpoolctl.threadpool_info()
+                if info["user_api"] == "blas"]
+
+    seen = []
+    for name in ("_kmeans_plusplus", "_lloyd_step"):
+        real = getattr(base, name)
+
+        def recording(*args, real=real, **kwargs):
+            seen.extend(blas_threads())
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(base, name, recording)
+    X = _data(cls, seed, n=5_000).astype(dtype)
+    if missing:  # NaN entries: the start fills them by column means
+        X[np.random.RandomState(seed).uniform(size=X.shape) < 0.05] = np.nan
+    assert X.shape[0] > base.init_sample_rows(3)
+    before = blas_threads()
+    fitted = cls(3, max_iter=2, tol=0, random_state=seed).fit(X)
+    assert seen and set(seen) == {1}
+    assert blas_threads() == before
+    assert np.all(np.isfinite(fitted.means_))
